@@ -1,0 +1,344 @@
+#include "rexec/client.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <signal.h>
+
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/stream_job_io.h"
+#include "compiler/compiler.h"
+#include "runtime/event_loop_thread.h"
+#include "schema/rexec.capnp.h"
+
+namespace rexec {
+namespace {
+
+// A worker's answers are bounded like a client's requests: a hostile or broken worker must not
+// make the client allocate without limit.
+constexpr uint64_t kMaxResponseWords = (256ull << 20) / 8;
+
+uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+capnp::Data::Reader AsData(std::string_view bytes) {
+  return {reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()};
+}
+
+std::string AsString(capnp::Data::Reader data) {
+  return std::string(reinterpret_cast<const char*>(data.begin()), data.size());
+}
+
+const char* StageName(wire::Failure::Stage stage) {
+  switch (stage) {
+    case wire::Failure::Stage::REQUEST:
+      return "request";
+    case wire::Failure::Stage::COMPILE:
+      return "compile";
+    case wire::Failure::Stage::LINK:
+      return "link";
+    case wire::Failure::Stage::START:
+      return "start";
+    case wire::Failure::Stage::INTERNAL:
+      return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace
+
+class Client::Impl {
+ public:
+  Impl(ClientOptions options) : options_(std::move(options)) {}
+
+  ~Impl() {
+    // Connection objects belong to the loop thread: destroy them there.
+    loop_.executor().executeSync([this] { connection_ = nullptr; });
+  }
+
+  absl::Status Connect(const std::string& address) {
+    description_.address = address;
+    return Call([this, address]() -> kj::Promise<absl::Status> {
+      kj::AsyncIoContext& io = loop_.io();
+      auto connected =
+          io.provider->getNetwork()
+              .parseAddress(address)
+              .then([](kj::Own<kj::NetworkAddress> resolved) { return resolved->connect(); });
+      auto timed = io.provider->getTimer().timeoutAfter(
+          options_.connect_timeout_ms * kj::MILLISECONDS, kj::mv(connected));
+      return timed.then([this](kj::Own<kj::AsyncIoStream> stream) {
+        connection_ = kj::heap<Connection>(kj::mv(stream));
+        auto login = connection_->gateway.loginRequest();
+        login.setToken(options_.token);
+        worker_ = login.send().getWorker();
+        return worker_->infoRequest().send().then(
+            [this](capnp::Response<wire::Worker::InfoResults> response) {
+              auto info = response.getInfo();
+              description_.protocol_version = info.getProtocolVersion();
+              description_.rexec_version = info.getRexecVersion();
+              description_.llvm_version = info.getLlvmVersion();
+              description_.triple = info.getTriple();
+              description_.data_layout = info.getDataLayout();
+              description_.cpu = info.getCpu();
+              description_.max_module_bytes = info.getMaxModuleBytes();
+              description_.max_state_bytes = info.getMaxStateBytes();
+              if (description_.protocol_version != wire::PROTOCOL_VERSION) {
+                return absl::FailedPreconditionError(absl::StrCat(
+                    "worker at ", description_.address, " speaks protocol ",
+                    description_.protocol_version, ", this client speaks ",
+                    wire::PROTOCOL_VERSION));
+              }
+              return absl::OkStatus();
+            });
+      });
+    }, absl::StrCat("cannot reach worker at ", address));
+  }
+
+  absl::Status Upload(const Module& module, bool* skipped) {
+    return Call([this, &module, skipped]() -> kj::Promise<absl::Status> {
+      return UploadOnLoop(module).then([skipped](bool was_skipped) {
+        if (skipped != nullptr) *skipped = was_skipped;
+        return absl::OkStatus();
+      });
+    }, LostConnectionMessage());
+  }
+
+  absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
+                                       ProgramStreams streams, JobLimitsRequest limits,
+                                       const std::string& name) {
+    if (!module.has_main) {
+      return absl::InvalidArgumentError("the module has no main() to run as a program");
+    }
+    JobReport report;
+    absl::Status status = Call(
+        [&]() -> kj::Promise<absl::Status> {
+          auto started = std::chrono::steady_clock::now();
+          wire::JobIo::Client io = kj::heap<StreamJobIo>(streams);
+          auto fill = [&](wire::Job::Builder job) {
+            job.setModule(AsData(module.hash.bytes()));
+            auto wire_limits = job.initLimits();
+            wire_limits.setWallTimeMs(limits.wall_time_ms);
+            wire_limits.setMemoryBytes(limits.memory_bytes);
+            wire_limits.setOutputBytes(limits.output_bytes);
+            auto program = job.initEntry().initProgram();
+            program.setName(name);
+            auto list = program.initArgs(args.size());
+            for (size_t i = 0; i < args.size(); ++i) list.set(i, args[i]);
+          };
+          return RunWithUpload(module, fill, io, report).then([&report, started] {
+            report.timings.total_us = MicrosecondsSince(started);
+            return absl::OkStatus();
+          });
+        },
+        LostConnectionMessage());
+    if (!status.ok()) return status;
+    return report;
+  }
+
+  WorkerDescription description_;
+  ClientOptions options_;
+  std::unique_ptr<Worker> local_worker_;
+
+ private:
+  struct Connection {
+    explicit Connection(kj::Own<kj::AsyncIoStream> stream_in)
+        : stream(kj::mv(stream_in)),
+          network(*stream, capnp::rpc::twoparty::Side::CLIENT, ReaderOptions()),
+          rpc(capnp::makeRpcClient(network)),
+          gateway(Bootstrap()) {}
+    static capnp::ReaderOptions ReaderOptions() {
+      capnp::ReaderOptions options;
+      options.traversalLimitInWords = kMaxResponseWords;
+      return options;
+    }
+    wire::Gateway::Client Bootstrap() {
+      capnp::word scratch[4];
+      memset(scratch, 0, sizeof(scratch));
+      capnp::MallocMessageBuilder message(scratch);
+      auto vat_id = message.getRoot<capnp::rpc::twoparty::VatId>();
+      vat_id.setSide(capnp::rpc::twoparty::Side::SERVER);
+      return rpc.bootstrap(vat_id).castAs<wire::Gateway>();
+    }
+    kj::Own<kj::AsyncIoStream> stream;
+    capnp::TwoPartyVatNetwork network;
+    capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc;
+    wire::Gateway::Client gateway;
+  };
+
+  std::string LostConnectionMessage() const {
+    return absl::StrCat("lost connection to worker at ", description_.address);
+  }
+
+  // Runs `start` on the loop thread and waits for its status; a kj exception (disconnect, a
+  // worker-side error) becomes a status whose message starts with `context`.
+  template <typename Start>
+  absl::Status Call(Start&& start, std::string context) {
+    return loop_.executor().executeSync([&]() -> kj::Promise<absl::Status> {
+      return kj::evalNow([&] { return start(); })
+          .catch_([context](kj::Exception&& exception) -> absl::Status {
+            std::string reason = exception.getDescription().cStr();
+            if (exception.getType() == kj::Exception::Type::DISCONNECTED) {
+              return absl::UnavailableError(absl::StrCat(context, ": ", reason));
+            }
+            return absl::InternalError(absl::StrCat(context, ": ", reason));
+          });
+    });
+  }
+
+  // Resolves to true when the worker already had the module.
+  kj::Promise<bool> UploadOnLoop(const Module& module) {
+    KJ_REQUIRE(module.bitcode.size() <= description_.max_module_bytes,
+               "module is larger than the worker accepts", module.bitcode.size(),
+               description_.max_module_bytes);
+    auto query = worker_->findMissingRequest();
+    query.initModules(1).set(0, AsData(module.hash.bytes()));
+    return query.send().then([this, &module](capnp::Response<wire::Worker::FindMissingResults> r) {
+      if (r.getMissing().size() == 0) return kj::Promise<bool>(true);
+      return SendUpload(module).then([] { return false; });
+    });
+  }
+
+  kj::Promise<void> SendUpload(const Module& module) {
+    auto upload = worker_->uploadRequest();
+    upload.setHash(AsData(module.hash.bytes()));
+    upload.setBitcode(AsData(module.bitcode));
+    return upload.send().ignoreResult();
+  }
+
+  // The warm path is one round trip: run first; upload and retry once if the worker lacks it.
+  template <typename Fill>
+  kj::Promise<void> RunWithUpload(const Module& module, Fill fill, wire::JobIo::Client io,
+                                  JobReport& report, bool retried = false) {
+    auto request = worker_->runRequest();
+    fill(request.initJob());
+    request.setIo(io);
+    return request.send().then(
+        [this, &module, fill, io, &report, retried](
+            capnp::Response<wire::Worker::RunResults> response) mutable -> kj::Promise<void> {
+          auto result = response.getResult();
+          if (result.getOutcome().isMissingModule()) {
+            KJ_REQUIRE(!retried, "worker lost the module right after it was uploaded");
+            auto upload_started = std::chrono::steady_clock::now();
+            return SendUpload(module).then([this, &module, fill, io, &report, upload_started]() mutable {
+              uint64_t upload_us = MicrosecondsSince(upload_started);
+              return RunWithUpload(module, fill, io, report, true)
+                  .then([&report, upload_us] { report.timings.upload_us = upload_us; });
+            });
+          }
+          ReadResult(result, report);
+          report.timings.upload_skipped = !retried;
+          return kj::READY_NOW;
+        });
+  }
+
+  static void ReadResult(wire::JobResult::Reader result, JobReport& report) {
+    auto outcome = result.getOutcome();
+    switch (outcome.which()) {
+      case wire::JobResult::Outcome::EXITED:
+        report.outcome = JobReport::Outcome::kExited;
+        report.code = outcome.getExited();
+        break;
+      case wire::JobResult::Outcome::SIGNALED:
+        report.outcome = JobReport::Outcome::kSignaled;
+        report.code = outcome.getSignaled();
+        break;
+      case wire::JobResult::Outcome::TIMED_OUT:
+        report.outcome = JobReport::Outcome::kTimedOut;
+        report.time_limit_ms = outcome.getTimedOut();
+        break;
+      case wire::JobResult::Outcome::OUTPUT_LIMIT_EXCEEDED:
+        report.outcome = JobReport::Outcome::kOutputLimitExceeded;
+        report.output_limit_bytes = outcome.getOutputLimitExceeded();
+        break;
+      case wire::JobResult::Outcome::FAILED:
+        report.outcome = JobReport::Outcome::kFailed;
+        report.failure_stage = StageName(outcome.getFailed().getStage());
+        report.message = outcome.getFailed().getMessage();
+        break;
+      case wire::JobResult::Outcome::EXCEPTION:
+        report.outcome = JobReport::Outcome::kException;
+        report.exception_type = outcome.getException().getType();
+        report.message = outcome.getException().getWhat();
+        break;
+      default:
+        report.outcome = JobReport::Outcome::kFailed;
+        report.failure_stage = "internal";
+        report.message = "the worker answered with an outcome this client does not know";
+        break;
+    }
+    report.state = AsString(result.getState());
+    report.stdout_text = AsString(result.getStdout());
+    report.stderr_text = AsString(result.getStderr());
+    auto timings = result.getTimings();
+    report.timings.compile_us = timings.getCompileUs();
+    report.timings.compile_cached = timings.getCompileCached();
+    report.timings.link_us = timings.getLinkUs();
+    report.timings.link_cached = timings.getLinkCached();
+    report.timings.run_us = timings.getRunUs();
+  }
+
+  EventLoopThread loop_;
+  kj::Own<Connection> connection_;
+  std::optional<wire::Worker::Client> worker_;
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& address,
+                                                        ClientOptions options) {
+  signal(SIGPIPE, SIG_IGN);
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (absl::Status connected = impl->Connect(address); !connected.ok()) {
+    if (connected.code() == absl::StatusCode::kInternal) {
+      return absl::UnavailableError(connected.message());
+    }
+    return connected;
+  }
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Local(WorkerOptions worker_options,
+                                                      ClientOptions options) {
+  worker_options.listen_address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<Worker>> worker = Worker::Start(std::move(worker_options));
+  if (!worker.ok()) return worker.status();
+  absl::StatusOr<std::unique_ptr<Client>> client = Connect((*worker)->address(), options);
+  if (!client.ok()) return client.status();
+  (*client)->impl_->local_worker_ = std::move(*worker);
+  return client;
+}
+
+const WorkerDescription& Client::worker() const { return impl_->description_; }
+
+absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
+                                       const std::vector<std::string>& flags,
+                                       std::string* diagnostics) {
+  CompileOptions options{sources, flags, impl_->description_.triple,
+                         impl_->options_.color_diagnostics};
+  std::string local_diagnostics;
+  absl::StatusOr<Module> module =
+      CompileToBitcode(options, diagnostics != nullptr ? *diagnostics : local_diagnostics);
+  if (!module.ok() && diagnostics == nullptr && !local_diagnostics.empty()) {
+    return absl::Status(module.status().code(),
+                        absl::StrCat(module.status().message(), ":\n", local_diagnostics));
+  }
+  return module;
+}
+
+absl::Status Client::Upload(const Module& module, bool* skipped) {
+  return impl_->Upload(module, skipped);
+}
+
+absl::StatusOr<JobReport> Client::RunProgram(const Module& module,
+                                             const std::vector<std::string>& args,
+                                             ProgramStreams streams, JobLimitsRequest limits,
+                                             const std::string& name) {
+  return impl_->RunProgram(module, args, streams, limits, name);
+}
+
+}  // namespace rexec

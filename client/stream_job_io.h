@@ -1,0 +1,25 @@
+// The client's side of a running program's standard streams: output the worker streams is
+// written to local file descriptors as it arrives; stdin is read from one when the worker asks.
+#pragma once
+
+#include <memory>
+
+#include "client/fd_reader.h"
+#include "rexec/client.h"
+#include "schema/rexec.capnp.h"
+
+namespace rexec {
+
+class StreamJobIo final : public wire::JobIo::Server {
+ public:
+  explicit StreamJobIo(ProgramStreams streams);
+
+  kj::Promise<void> write(WriteContext context) override;
+  kj::Promise<void> read(ReadContext context) override;
+
+ private:
+  ProgramStreams streams_;
+  std::unique_ptr<FdReader> stdin_;
+};
+
+}  // namespace rexec

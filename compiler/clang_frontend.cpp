@@ -1,0 +1,82 @@
+#include "compiler/clang_frontend.h"
+
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Basic/DiagnosticOptions.h>
+#include <clang/CodeGen/CodeGenAction.h>
+#include <clang/Driver/Compilation.h>
+#include <clang/Driver/Driver.h>
+#include <clang/Driver/Job.h>
+#include <clang/Driver/Tool.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/CompilerInvocation.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include "absl/strings/str_cat.h"
+#include "rexec/build_config.h"
+
+namespace rexec {
+namespace {
+
+// The include directory that holds <rexec/command.h>, so command sources need no -I of their own.
+std::vector<std::string> RexecIncludeFlags() { return {"-I", kRexecIncludeDir}; }
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
+    llvm::LLVMContext& context, const CompileOptions& options, std::string& diagnostics) {
+  llvm::raw_string_ostream diagnostic_stream(diagnostics);
+  llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> diagnostic_options =
+      new clang::DiagnosticOptions();
+  diagnostic_options->ShowColors = options.color_diagnostics;
+  clang::TextDiagnosticPrinter printer(diagnostic_stream, diagnostic_options.get());
+  clang::DiagnosticsEngine driver_diagnostics(
+      llvm::IntrusiveRefCntPtr<clang::DiagnosticIDs>(new clang::DiagnosticIDs()),
+      diagnostic_options, &printer, /*ShouldOwnClient=*/false);
+
+  const std::string triple = options.target_triple;
+  // The driver's own argv[0] decides its mode: "clang" (not clang++) so .c sources compile as C.
+  std::vector<std::string> args = {kClangExecutable, "-c", "-emit-llvm", "-target", triple};
+  for (auto& flag : RexecIncludeFlags()) args.push_back(flag);
+  args.insert(args.end(), options.flags.begin(), options.flags.end());
+  args.insert(args.end(), options.sources.begin(), options.sources.end());
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+
+  clang::driver::Driver driver(kClangExecutable, triple, driver_diagnostics, "rexec");
+  driver.setCheckInputsExist(true);
+  std::unique_ptr<clang::driver::Compilation> compilation(driver.BuildCompilation(argv));
+  diagnostic_stream.flush();
+  if (!compilation || driver_diagnostics.hasErrorOccurred()) {
+    return absl::InvalidArgumentError("compilation failed");
+  }
+
+  std::vector<std::unique_ptr<llvm::Module>> modules;
+  for (const clang::driver::Command& job : compilation->getJobs()) {
+    if (std::string_view(job.getCreator().getName()) != "clang") {
+      return absl::InternalError(
+          absl::StrCat("unexpected compile step '", job.getCreator().getName(), "'"));
+    }
+    auto compiler = std::make_unique<clang::CompilerInstance>();
+    compiler->createDiagnostics(&printer, /*ShouldOwnClient=*/false);
+    // "N errors generated." would otherwise go straight to the process's stderr.
+    compiler->setVerboseOutputStream(diagnostic_stream);
+    const llvm::opt::ArgStringList& cc1_args = job.getArguments();
+    if (!clang::CompilerInvocation::CreateFromArgs(compiler->getInvocation(), cc1_args,
+                                                   compiler->getDiagnostics())) {
+      diagnostic_stream.flush();
+      return absl::InvalidArgumentError("compilation failed");
+    }
+    clang::EmitLLVMOnlyAction action(&context);
+    bool ok = compiler->ExecuteAction(action);
+    diagnostic_stream.flush();
+    if (!ok) return absl::InvalidArgumentError("compilation failed");
+    std::unique_ptr<llvm::Module> module = action.takeModule();
+    if (!module) return absl::InternalError("clang produced no module");
+    modules.push_back(std::move(module));
+  }
+  if (modules.empty()) return absl::InvalidArgumentError("no source files to compile");
+  return modules;
+}
+
+}  // namespace rexec

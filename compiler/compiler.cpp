@@ -1,0 +1,78 @@
+#include "compiler/compiler.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Linker/Linker.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/TargetParser/Host.h>
+
+#include "absl/strings/str_cat.h"
+#include "compiler/clang_frontend.h"
+#include "compiler/command_discovery.h"
+#include "compiler/compile_flags.h"
+
+namespace rexec {
+namespace {
+
+Module Describe(const llvm::Module& module, std::string bitcode) {
+  Module result;
+  result.hash = ContentHash::Of(bitcode);
+  result.bitcode = std::move(bitcode);
+  result.commands = FindCommands(module);
+  result.has_main = DefinesMain(module);
+  return result;
+}
+
+}  // namespace
+
+std::string HostTargetTriple() { return llvm::sys::getProcessTriple(); }
+
+absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
+                                               std::string& diagnostics) {
+  if (absl::Status flags = ValidateCompileFlags(options.flags); !flags.ok()) return flags;
+  if (options.sources.empty()) return absl::InvalidArgumentError("no source files given");
+
+  CompileOptions effective = options;
+  if (effective.target_triple.empty()) effective.target_triple = HostTargetTriple();
+
+  llvm::LLVMContext context;
+  absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> modules =
+      CompileToModules(context, effective, diagnostics);
+  if (!modules.ok()) return modules.status();
+
+  // Several sources become one module, as a static link would make one executable: the worker
+  // then compiles, caches and links a single unit.
+  std::unique_ptr<llvm::Module> linked = std::move(modules->front());
+  llvm::Linker linker(*linked);
+  for (size_t i = 1; i < modules->size(); ++i) {
+    if (linker.linkInModule(std::move((*modules)[i]))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linking ", options.sources[i], " into the module failed (duplicate definitions?)"));
+    }
+  }
+  std::string verify_errors;
+  llvm::raw_string_ostream verify_stream(verify_errors);
+  if (llvm::verifyModule(*linked, &verify_stream)) {
+    return absl::InternalError(absl::StrCat("clang produced an invalid module: ", verify_errors));
+  }
+
+  std::string bitcode;
+  llvm::raw_string_ostream bitcode_stream(bitcode);
+  llvm::WriteBitcodeToFile(*linked, bitcode_stream);
+  bitcode_stream.flush();
+  return Describe(*linked, std::move(bitcode));
+}
+
+absl::StatusOr<Module> InspectBitcode(std::string bitcode) {
+  llvm::LLVMContext context;
+  llvm::Expected<std::unique_ptr<llvm::Module>> module = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(llvm::StringRef(bitcode), "module"), context);
+  if (!module) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a readable LLVM bitcode module: ", llvm::toString(module.takeError())));
+  }
+  return Describe(**module, std::move(bitcode));
+}
+
+}  // namespace rexec

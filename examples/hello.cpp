@@ -1,0 +1,6 @@
+#include <iostream>
+
+int main() {
+  std::cout << "Hello from a rexec worker!\n";
+  return 0;
+}

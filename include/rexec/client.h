@@ -1,0 +1,131 @@
+// rexec::Client: compile C++ locally, run it on a rexec worker.
+//
+//   auto client = rexec::Client::Connect("127.0.0.1:7070");   // or rexec::Client::Local()
+//   auto module = (*client)->Compile({"main.cpp"}, {"-O2"});
+//   auto report = (*client)->RunProgram(*module, {"arg1"});
+//   // report->exit_code(), report->stdout_text, ...
+//
+// A Client owns one connection and a thread that runs its event loop; its methods are
+// synchronous and thread-safe. Errors are values: absl::Status for anything that kept the job
+// from running (unreachable worker: kUnavailable; compile error: kInvalidArgument), a JobReport
+// for everything the job itself did (exit code, signal, timeout, exception, ...).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rexec/module.h"
+#include "rexec/worker.h"
+
+namespace rexec {
+
+struct ClientOptions {
+  std::string token;                // presented to a worker that requires one
+  uint32_t connect_timeout_ms = 5000;
+  bool color_diagnostics = false;   // for Compile's diagnostics
+};
+
+// What the worker reported about itself.
+struct WorkerDescription {
+  std::string address;
+  std::string rexec_version;
+  std::string llvm_version;
+  uint32_t protocol_version = 0;
+  std::string triple;
+  std::string data_layout;
+  std::string cpu;
+  uint64_t max_module_bytes = 0;
+  uint64_t max_state_bytes = 0;
+};
+
+struct JobLimitsRequest {
+  uint32_t wall_time_ms = 0;  // 0: the worker's default
+  uint64_t memory_bytes = 0;
+  uint64_t output_bytes = 0;
+};
+
+struct StageTimings {
+  uint64_t upload_us = 0;  // 0 and upload_skipped when the worker already had the module
+  bool upload_skipped = false;
+  uint64_t compile_us = 0;
+  bool compile_cached = false;
+  uint64_t link_us = 0;
+  bool link_cached = false;
+  uint64_t run_us = 0;
+  uint64_t total_us = 0;  // as seen by the client, from request to result
+};
+
+// How a job ended.
+struct JobReport {
+  enum class Outcome {
+    kExited,               // exit_code
+    kSignaled,             // signal
+    kTimedOut,             // time_limit_ms
+    kOutputLimitExceeded,  // output_limit_bytes
+    kFailed,               // rexec could not run it: failure_stage, message
+    kException,            // a command's main() threw: exception_type, message
+  };
+  Outcome outcome = Outcome::kFailed;
+  int code = 0;  // exit code, or signal number
+  uint32_t time_limit_ms = 0;
+  uint64_t output_limit_bytes = 0;
+  std::string failure_stage;  // "compile", "link", "start", "request", "internal"
+  std::string message;
+  std::string exception_type;
+  std::string state;  // a command's encoded state after main()
+  std::string stdout_text;  // when output was not streamed
+  std::string stderr_text;
+  StageTimings timings;
+
+  // The exit code a shell user expects: the program's own, 128+N for signal N, 124 for a
+  // timeout, 125 when rexec could not run the program.
+  int ShellExitCode() const;
+  // One line for a user, e.g. "program killed by signal 11 (SIGSEGV)"; empty for a normal exit.
+  std::string Describe() const;
+};
+
+// Where a program's standard streams go on the client. -1 for stdin: empty input.
+struct ProgramStreams {
+  int stdin_fd = -1;
+  int stdout_fd = 1;
+  int stderr_fd = 2;
+};
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address,
+                                                         ClientOptions options = {});
+  // Starts a worker inside this process (on loopback, port chosen by the system) and connects.
+  static absl::StatusOr<std::unique_ptr<Client>> Local(WorkerOptions worker_options = {},
+                                                       ClientOptions options = {});
+  ~Client();
+
+  const WorkerDescription& worker() const;
+
+  // Compiles for the worker's target. Diagnostics, warnings included, are appended to
+  // `diagnostics` when given; on a compile error without it they are in the status message.
+  absl::StatusOr<Module> Compile(const std::vector<std::string>& sources,
+                                 const std::vector<std::string>& flags,
+                                 std::string* diagnostics = nullptr);
+
+  // Uploads the module unless the worker already holds it. `skipped` tells which happened.
+  absl::Status Upload(const Module& module, bool* skipped = nullptr);
+
+  // Runs the module's main() with argv = {name, args...}. Output streams to `streams` while it
+  // runs; stdin is read from streams.stdin_fd on demand. Uploads the module if needed.
+  absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
+                                       ProgramStreams streams = {}, JobLimitsRequest limits = {},
+                                       const std::string& name = "program");
+
+  class Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rexec

@@ -1,0 +1,81 @@
+// rexec::Worker: a rexec worker service, embeddable in any program.
+//
+// A worker accepts Cap'n Proto RPC connections, stores uploaded bitcode modules by content hash,
+// JIT-compiles them with LLVM ORC (machine code cached in memory and on disk) and runs jobs in
+// child processes, so user code never runs in the worker's own process.
+//
+//   auto worker = rexec::Worker::Start({.listen_address = "127.0.0.1:0"});
+//   if (!worker.ok()) ...;
+//   std::string address = (*worker)->address();   // "127.0.0.1:40123"
+//   ...                                            // serve until destroyed or Stop()
+//
+// By default a worker listens on 127.0.0.1 only. Listening on any other address requires a
+// token, which clients present when they connect.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace rexec {
+
+struct WorkerOptions {
+  // HOST:PORT; port 0 lets the system choose. Anything but loopback needs `token`.
+  std::string listen_address = "127.0.0.1:0";
+  std::string token;
+
+  // Where modules and compiled objects are kept across restarts. Empty: $XDG_CACHE_HOME/rexec
+  // (or ~/.cache/rexec). "-" disables the disk cache.
+  std::string cache_dir;
+  uint64_t max_memory_cache_bytes = 512ull << 20;
+  size_t max_linked_modules = 256;
+
+  // Bounds on what clients may send. A bigger upload is refused.
+  uint64_t max_module_bytes = 64ull << 20;
+  uint64_t max_state_bytes = 16ull << 20;
+
+  // Job limits: a job asking for 0 gets the default; no job gets more than the maximum (0 =
+  // no maximum).
+  uint32_t default_wall_time_ms = 0;
+  uint32_t max_wall_time_ms = 0;
+  uint64_t default_memory_bytes = 0;
+  uint64_t default_output_bytes = 1ull << 30;
+  uint64_t max_output_bytes = 0;
+  uint64_t max_buffered_output_bytes = 16ull << 20;  // output returned in a result, not streamed
+
+  bool verbose = false;  // log each job to stderr
+};
+
+// The default cache directory ($XDG_CACHE_HOME/rexec or ~/.cache/rexec).
+std::string DefaultCacheDirectory();
+
+class Worker {
+ public:
+  // Starts serving on a thread of its own; returns once the listener is bound.
+  static absl::StatusOr<std::unique_ptr<Worker>> Start(WorkerOptions options);
+  ~Worker();  // Stop()
+
+  // The bound address, with the actual port: "127.0.0.1:40123".
+  const std::string& address() const;
+  int port() const;
+
+  // Stops accepting, ends open connections and kills running jobs. Idempotent.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit Worker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Serves on the calling thread until SIGINT or SIGTERM (what `rexec-worker` runs). Must be called
+// before the process starts any thread. `on_listening` gets the bound address.
+absl::Status ServeUntilSignaled(const WorkerOptions& options,
+                                const std::function<void(const std::string&)>& on_listening);
+
+}  // namespace rexec

@@ -1,0 +1,122 @@
+#include "runtime/code_cache.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace rexec {
+namespace {
+
+uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+template <typename T>
+T ValueOrDie(absl::StatusOr<T> value) {
+  if (!value.ok()) {
+    KJ_FAIL_REQUIRE("rexec worker cannot start its JIT", std::string(value.status().message()));
+  }
+  return std::move(*value);
+}
+
+}  // namespace
+
+CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules)
+    : modules_(modules),
+      objects_(objects),
+      max_linked_modules_(max_linked_modules),
+      compiler_(ValueOrDie(ObjectCompiler::ForHost())),
+      jit_(ValueOrDie(JitSession::Create())) {}
+
+CodeCache::~CodeCache() noexcept(false) {
+  in_flight_.clear();
+  linked_.clear();  // unlinks before jit_ goes away
+}
+
+LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
+  LoadedCode loaded;
+  ContentHash object_key = ContentHasher()
+                               .Add(hash.bytes())
+                               .Add(compiler_->codegen_fingerprint())
+                               .Finish();
+  std::shared_ptr<const std::string> object = objects_.Get(object_key);
+  if (object != nullptr) {
+    loaded.compile_cached = true;
+  } else {
+    std::shared_ptr<const std::string> bitcode = modules_.Get(hash);
+    if (bitcode == nullptr) {
+      loaded.module = absl::NotFoundError(absl::StrCat("module ", hash.short_hex(), " not held"));
+      return loaded;
+    }
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<std::string> compiled = compiler_->Compile(*bitcode);
+    loaded.compile_us = MicrosecondsSince(start);
+    if (!compiled.ok()) {
+      loaded.module = compiled.status();
+      return loaded;
+    }
+    object = std::make_shared<const std::string>(std::move(*compiled));
+    // A failed disk write only costs a recompilation after a restart.
+    objects_.Put(object_key, object).IgnoreError();
+  }
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::shared_ptr<LinkedModule>> linked = jit_->Link(hash, *object);
+  loaded.link_us = MicrosecondsSince(start);
+  if (linked.ok()) {
+    loaded.module = std::shared_ptr<const LinkedModule>(std::move(*linked));
+  } else {
+    loaded.module = linked.status();
+  }
+  return loaded;
+}
+
+void CodeCache::Remember(const ContentHash& hash, std::shared_ptr<const LinkedModule> module) {
+  lru_.push_front(hash);
+  linked_[hash] = Linked{std::move(module), lru_.begin()};
+  while (linked_.size() > max_linked_modules_) {
+    linked_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  stats_.linked_modules = linked_.size();
+}
+
+kj::Promise<LoadedCode> CodeCache::Load(const ContentHash& hash) {
+  // Finished builds are dropped here, never inside their own continuation (which runs inside the
+  // fork it would destroy). A failed one must not answer the next request either.
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second.done) {
+      in_flight_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  if (auto it = linked_.find(hash); it != linked_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru_position);
+    LoadedCode loaded;
+    loaded.module = it->second.module;
+    loaded.compile_cached = loaded.link_cached = true;
+    return loaded;
+  }
+  auto in_flight = in_flight_.find(hash);
+  if (in_flight == in_flight_.end()) {
+    kj::Promise<LoadedCode> build =
+        thread_.executor()
+            .executeAsync([this, hash] { return BuildOnBackgroundThread(hash); })
+            .then([this, hash](LoadedCode loaded) {
+              in_flight_.find(hash)->second.done = true;
+              if (loaded.module.ok()) {
+                Remember(hash, *loaded.module);
+                (loaded.compile_cached ? stats_.object_hits : stats_.object_misses)++;
+                stats_.compile_us += loaded.compile_us;
+                stats_.link_us += loaded.link_us;
+              }
+              return loaded;
+            });
+    in_flight = in_flight_.emplace(hash, InFlight{build.fork()}).first;
+  }
+  return in_flight->second.result.addBranch();
+}
+
+}  // namespace rexec

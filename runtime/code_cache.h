@@ -1,0 +1,78 @@
+// From a module hash to linked, runnable code, doing each expensive step at most once.
+//
+//   linked modules (memory, LRU)  ->  object cache (BlobStore)  ->  code generation
+//                                                         bitcode from the module store
+//
+// Code generation and linking run on a background thread. Concurrent requests for the same
+// module share one compilation. A LinkedModule is shared with the jobs that use it, so evicting
+// it from the cache never pulls code from under a running job.
+#pragma once
+
+#include <kj/async.h>
+
+#include <list>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "runtime/event_loop_thread.h"
+#include "runtime/blob_store.h"
+#include "runtime/jit_session.h"
+#include "runtime/object_compiler.h"
+
+namespace rexec {
+
+struct CodeCacheStats {
+  uint64_t linked_modules = 0;
+  uint64_t object_hits = 0;
+  uint64_t object_misses = 0;
+  uint64_t compile_us = 0;
+  uint64_t link_us = 0;
+};
+
+struct LoadedCode {
+  absl::StatusOr<std::shared_ptr<const LinkedModule>> module;
+  uint64_t compile_us = 0;
+  uint64_t link_us = 0;
+  bool compile_cached = false;  // object came from the cache
+  bool link_cached = false;     // module was already linked
+};
+
+class CodeCache {
+ public:
+  CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules);
+  ~CodeCache() noexcept(false);
+
+  const TargetDescription& target() const { return compiler_->target(); }
+
+  // NotFound when the module store lacks the bitcode; InvalidArgument when it cannot be
+  // compiled; FailedPrecondition when it cannot be linked. Call on the owning event loop.
+  kj::Promise<LoadedCode> Load(const ContentHash& hash);
+
+  CodeCacheStats stats() const { return stats_; }
+
+ private:
+  struct Linked {
+    std::shared_ptr<const LinkedModule> module;
+    std::list<ContentHash>::iterator lru_position;
+  };
+  LoadedCode BuildOnBackgroundThread(const ContentHash& hash);
+  void Remember(const ContentHash& hash, std::shared_ptr<const LinkedModule> module);
+
+  BlobStore& modules_;
+  BlobStore& objects_;
+  const size_t max_linked_modules_;
+  std::unique_ptr<ObjectCompiler> compiler_;  // used on the background thread only
+  std::unique_ptr<JitSession> jit_;
+  EventLoopThread thread_;
+  absl::flat_hash_map<ContentHash, Linked> linked_;
+  std::list<ContentHash> lru_;
+  struct InFlight {
+    kj::ForkedPromise<LoadedCode> result;
+    bool done = false;
+  };
+  absl::flat_hash_map<ContentHash, InFlight> in_flight_;
+  CodeCacheStats stats_;
+};
+
+}  // namespace rexec

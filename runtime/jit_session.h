@@ -1,0 +1,86 @@
+// The worker's JIT: links compiled objects into this process, one JITDylib per module.
+//
+// Only the worker links; user code never runs here. A LinkedModule holds plain addresses of the
+// module's entry points, resolved once at link time, so a forked child only calls pointers and
+// never touches ORC (whose locks and threads do not survive a fork).
+//
+// Symbols a module may use: its own, the interposed exit functions (child_runtime.h), and the C
+// and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) — what `clang++ main.cpp` links by
+// default. Nothing else of the worker's process (LLVM, kj, ...) is visible to user code.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rexec/content_hash.h"
+
+namespace llvm::orc {
+class LLJIT;
+class JITDylib;
+}  // namespace llvm::orc
+
+namespace rexec {
+
+class JitSession;
+
+class LinkedModule {
+ public:
+  ~LinkedModule();  // unlinks the module from the session
+  LinkedModule(const LinkedModule&) = delete;
+  LinkedModule& operator=(const LinkedModule&) = delete;
+
+  const ContentHash& hash() const { return hash_; }
+  size_t object_bytes() const { return object_bytes_; }
+
+  using VoidFunction = void (*)();
+  using MainFunction = int (*)(int, char**, char**);
+
+  VoidFunction init() const { return init_; }
+  VoidFunction fini() const { return fini_; }  // may be null
+  MainFunction main() const { return main_; }  // null when the module has no main()
+  // The entry of REXEC_COMMAND(name), or null.
+  void* command(const std::string& name) const;
+  std::vector<std::string> command_names() const;
+
+ private:
+  friend class JitSession;
+  LinkedModule() = default;
+
+  ContentHash hash_;
+  size_t object_bytes_ = 0;
+  VoidFunction init_ = nullptr;
+  VoidFunction fini_ = nullptr;
+  MainFunction main_ = nullptr;
+  std::map<std::string, void*> commands_;
+  JitSession* session_ = nullptr;
+  llvm::orc::JITDylib* dylib_ = nullptr;
+};
+
+class JitSession {
+ public:
+  static absl::StatusOr<std::unique_ptr<JitSession>> Create();
+  ~JitSession();
+
+  // Links `object` (from ObjectCompiler) and resolves its entry points. A failure names the
+  // cause the way a linker would, e.g. "undefined symbol: foo(int)". The session must outlive
+  // every LinkedModule it returns.
+  absl::StatusOr<std::shared_ptr<LinkedModule>> Link(const ContentHash& hash,
+                                                     std::string object);
+
+ private:
+  friend class LinkedModule;
+  JitSession() = default;
+  void Unlink(llvm::orc::JITDylib& dylib);
+  std::vector<std::string> TakeReportedErrors();
+
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::mutex mutex_;  // serializes Link/Unlink and guards reported_errors_
+  std::vector<std::string> reported_errors_;
+  uint64_t next_dylib_ = 0;
+};
+
+}  // namespace rexec

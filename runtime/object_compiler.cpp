@@ -1,0 +1,78 @@
+#include "runtime/object_compiler.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include "absl/strings/str_cat.h"
+#include "rexec/build_config.h"
+#include "runtime/module_preparation.h"
+
+namespace rexec {
+
+ObjectCompiler::~ObjectCompiler() = default;
+
+absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Expected<llvm::orc::JITTargetMachineBuilder> builder =
+      llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) return absl::InternalError(llvm::toString(builder.takeError()));
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  // Without an ORC runtime in the child, thread_local goes through libgcc's emutls.
+  builder->getOptions().EmulatedTLS = true;
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = builder->createTargetMachine();
+  if (!machine) return absl::InternalError(llvm::toString(machine.takeError()));
+
+  std::unique_ptr<ObjectCompiler> compiler(new ObjectCompiler);
+  compiler->machine_ = std::move(*machine);
+  llvm::TargetMachine& tm = *compiler->machine_;
+  compiler->target_ = {tm.getTargetTriple().str(), tm.createDataLayout().getStringRepresentation(),
+                       tm.getTargetCPU().str(), tm.getTargetFeatureString().str()};
+  compiler->fingerprint_ =
+      absl::StrCat("llvm=", kLlvmVersion, ";triple=", compiler->target_.triple,
+                   ";cpu=", compiler->target_.cpu, ";features=", compiler->target_.features,
+                   ";opt=2;pic;emutls;prep=", kPreparationVersion);
+  return compiler;
+}
+
+absl::StatusOr<std::string> ObjectCompiler::Compile(std::string_view bitcode) {
+  llvm::LLVMContext context;
+  llvm::Expected<std::unique_ptr<llvm::Module>> parsed = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(llvm::StringRef(bitcode.data(), bitcode.size()), "module"), context);
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unreadable bitcode: ", llvm::toString(parsed.takeError())));
+  }
+  llvm::Module& module = **parsed;
+  if (module.getTargetTriple() != target_.triple) {
+    return absl::InvalidArgumentError(absl::StrCat("module was compiled for ",
+                                                   module.getTargetTriple(),
+                                                   ", this worker runs ", target_.triple));
+  }
+  std::string verify_errors;
+  llvm::raw_string_ostream verify_stream(verify_errors);
+  if (llvm::verifyModule(module, &verify_stream)) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid module: ", verify_errors));
+  }
+  module.setDataLayout(machine_->createDataLayout());
+  PrepareForExecution(module);
+
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream object_stream(object);
+  llvm::legacy::PassManager passes;
+  if (machine_->addPassesToEmitFile(passes, object_stream, nullptr,
+                                    llvm::CodeGenFileType::ObjectFile)) {
+    return absl::InternalError("this target cannot emit object files");
+  }
+  passes.run(module);
+  return std::string(object.data(), object.size());
+}
+
+}  // namespace rexec

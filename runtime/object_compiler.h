@@ -1,0 +1,46 @@
+// Bitcode to a relocatable object for this machine: the expensive step, done once per module.
+//
+// Everything that determines the machine code is named by codegen_fingerprint(), so the object
+// cache can key entries by (bitcode hash, fingerprint) and never reuse code built for another CPU,
+// another LLVM or an older module preparation.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace llvm {
+class TargetMachine;
+}
+
+namespace rexec {
+
+struct TargetDescription {
+  std::string triple;
+  std::string data_layout;
+  std::string cpu;
+  std::string features;
+};
+
+class ObjectCompiler {
+ public:
+  static absl::StatusOr<std::unique_ptr<ObjectCompiler>> ForHost();
+  ~ObjectCompiler();
+
+  const TargetDescription& target() const { return target_; }
+  // LLVM version, triple, CPU, features, optimisation level and preparation version.
+  const std::string& codegen_fingerprint() const { return fingerprint_; }
+
+  // Parses, verifies and prepares the bitcode (module_preparation.h), then emits an ELF object.
+  // Not thread-safe: one compiler per thread.
+  absl::StatusOr<std::string> Compile(std::string_view bitcode);
+
+ private:
+  ObjectCompiler() = default;
+  std::unique_ptr<llvm::TargetMachine> machine_;
+  TargetDescription target_;
+  std::string fingerprint_;
+};
+
+}  // namespace rexec

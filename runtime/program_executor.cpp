@@ -1,0 +1,149 @@
+#include "runtime/program_executor.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "runtime/child_process.h"
+#include "runtime/child_runtime.h"
+
+extern char** environ;
+
+namespace rexec {
+namespace {
+
+constexpr size_t kChunkBytes = 64 * 1024;
+
+void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); }
+
+// The child's whole life: what a C runtime's _start would do, with rexec's exit path.
+[[noreturn]] void StartProgram(const LinkedModule& module, char** argv, int argc) {
+  if (module.fini() != nullptr) AtChildExit(&CallFini, reinterpret_cast<void*>(module.fini()));
+  module.init()();
+  ExitChild(module.main()(argc, argv, environ));
+}
+
+// One program run; lives until its promise completes.
+struct RunningProgram {
+  kj::Own<ChildProcess> child;
+  JobIo& io;
+  JobLimits limits;
+  uint64_t output_bytes = 0;
+  bool timed_out = false;
+  bool output_limit_hit = false;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  RunningProgram(kj::Own<ChildProcess> child, JobIo& io, const JobLimits& limits)
+      : child(kj::mv(child)), io(io), limits(limits) {}
+
+  kj::Promise<void> PumpOutput(kj::AsyncInputStream& from, OutputKind kind) {
+    auto buffer = kj::heapArray<kj::byte>(kChunkBytes);
+    auto read = from.tryRead(buffer.begin(), 1, buffer.size());
+    return read.then([this, &from, kind, buffer = kj::mv(buffer)](size_t n) mutable
+                     -> kj::Promise<void> {
+      if (n == 0) return kj::READY_NOW;
+      if (limits.output_bytes != 0 && output_bytes + n > limits.output_bytes) {
+        n = limits.output_bytes - output_bytes;
+        output_limit_hit = true;
+        child->KillGroup();
+      }
+      output_bytes += n;
+      kj::Promise<void> written = kj::READY_NOW;
+      if (n > 0) {
+        auto chunk = kj::heapArray<kj::byte>(buffer.begin(), n);
+        written = io.Write(kind, kj::mv(chunk));
+      }
+      if (output_limit_hit) return written;
+      return written.then([this, &from, kind] { return PumpOutput(from, kind); });
+    });
+  }
+
+  kj::Promise<void> PumpInput() {
+    return io.Read(kChunkBytes).then([this](kj::Array<kj::byte> data) -> kj::Promise<void> {
+      KJ_IF_MAYBE(input, child->input()) {
+        if (data.size() == 0) {
+          child->CloseInput();
+          return kj::READY_NOW;
+        }
+        auto write = input->write(data.begin(), data.size()).attach(kj::mv(data));
+        return write.then([this] { return PumpInput(); },
+                          [this](kj::Exception&&) { child->CloseInput(); });  // EPIPE: it stopped reading
+      }
+      return kj::READY_NOW;
+    });
+  }
+
+  JobOutcome Outcome(int status) const {
+    JobOutcome outcome;
+    outcome.run_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+    if (timed_out) {
+      outcome.kind = JobOutcome::Kind::kTimedOut;
+      outcome.limit_ms = limits.wall_time_ms;
+    } else if (output_limit_hit) {
+      outcome.kind = JobOutcome::Kind::kOutputLimitExceeded;
+      outcome.output_bytes = limits.output_bytes;
+    } else if (WIFSIGNALED(status)) {
+      outcome.kind = JobOutcome::Kind::kSignaled;
+      outcome.code = WTERMSIG(status);
+    } else {
+      outcome.kind = JobOutcome::Kind::kExited;
+      outcome.code = WEXITSTATUS(status);
+    }
+    return outcome;
+  }
+};
+
+}  // namespace
+
+kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
+                                   std::shared_ptr<const LinkedModule> module,
+                                   std::vector<std::string> argv, const JobLimits& limits,
+                                   JobIo& io) {
+  if (module->main() == nullptr) {
+    return JobOutcome::Failed(JobOutcome::Stage::kRequest,
+                              "the module has no main() to run as a program");
+  }
+  // Built before fork: the child should allocate as little as possible before main().
+  std::vector<char*> argv_pointers;
+  for (std::string& arg : argv) argv_pointers.push_back(arg.data());
+  argv_pointers.push_back(nullptr);
+  const int argc = static_cast<int>(argv.size());
+
+  absl::StatusOr<kj::Own<ChildProcess>> child =
+      ChildProcess::Spawn(context.io, context.events, ChildLimits{limits.memory_bytes},
+                          [&] { StartProgram(*module, argv_pointers.data(), argc); });
+  if (!child.ok()) {
+    return JobOutcome::Failed(JobOutcome::Stage::kStart, std::string(child.status().message()));
+  }
+
+  auto run = kj::heap<RunningProgram>(kj::mv(*child), io, limits);
+  RunningProgram& job = *run;
+  auto outputs = kj::heapArrayBuilder<kj::Promise<void>>(2);
+  outputs.add(job.PumpOutput(job.child->output(), OutputKind::kStdout));
+  outputs.add(job.PumpOutput(job.child->errors(), OutputKind::kStderr));
+  kj::Promise<void> output_done = kj::joinPromises(outputs.finish()).eagerlyEvaluate(nullptr);
+  kj::Promise<void> input_done = job.PumpInput().eagerlyEvaluate([](kj::Exception&&) {});
+  kj::Promise<void> watchdog = kj::NEVER_DONE;
+  if (limits.wall_time_ms != 0) {
+    watchdog = context.timer.afterDelay(limits.wall_time_ms * kj::MILLISECONDS)
+                   .then([&job] {
+                     job.timed_out = true;
+                     job.child->KillGroup();
+                   })
+                   .eagerlyEvaluate(nullptr);
+  }
+
+  return job.child->OnExit()
+      .then([&job, output_done = kj::mv(output_done)](int status) mutable {
+        // Output already written by the program is still in the pipes: deliver all of it.
+        return output_done.then([&job, status] { return job.Outcome(status); });
+      })
+      // An attachment outlives the promise it is attached to: the pumps go before the job.
+      .attach(kj::mv(input_done), kj::mv(watchdog))
+      .attach(kj::mv(run), kj::mv(module), kj::mv(argv), kj::mv(argv_pointers));
+}
+
+}  // namespace rexec

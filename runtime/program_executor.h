@@ -1,0 +1,41 @@
+// Runs a plain program (`int main(int, char**)`) of a linked module in a fresh child process.
+//
+// Each run forks the worker after the module is linked but before any of its initializers ran,
+// so every run sees fresh globals, exactly like a new process. Output is pumped to the JobIo as
+// it arrives, stdin is pulled from it as the child reads, and the wall-time and output limits are
+// enforced by killing the child's process group.
+#pragma once
+
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <kj/timer.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/job_io.h"
+#include "runtime/job_outcome.h"
+#include "runtime/jit_session.h"
+
+namespace rexec {
+
+struct ExecutionContext {
+  kj::LowLevelAsyncIoProvider& io;
+  kj::UnixEventPort& events;
+  kj::Timer& timer;
+};
+
+struct JobLimits {
+  uint32_t wall_time_ms = 0;   // 0 = none
+  uint64_t memory_bytes = 0;   // 0 = none
+  uint64_t output_bytes = 0;   // 0 = none
+};
+
+// `argv[0]` is the program's name. `io` must outlive the returned promise.
+kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
+                                   std::shared_ptr<const LinkedModule> module,
+                                   std::vector<std::string> argv, const JobLimits& limits,
+                                   JobIo& io);
+
+}  // namespace rexec

@@ -1,0 +1,158 @@
+#include "runtime/worker_server.h"
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/debug.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/worker_service.h"
+
+namespace rexec {
+namespace {
+
+struct HostPort {
+  std::string host;
+  uint32_t port = 0;
+};
+
+absl::StatusOr<HostPort> ParseListenAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address '", address, "' must be HOST:PORT"));
+  }
+  HostPort result{address.substr(0, colon), 0};
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &result.port) || result.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in listen address '", address, "'"));
+  }
+  if (result.host.size() >= 2 && result.host.front() == '[' && result.host.back() == ']') {
+    result.host = result.host.substr(1, result.host.size() - 2);
+  }
+  if (result.host.empty()) result.host = "127.0.0.1";
+  return result;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+class LoggingErrorHandler final : public kj::TaskSet::ErrorHandler {
+ public:
+  void taskFailed(kj::Exception&& exception) override {
+    if (exception.getType() != kj::Exception::Type::DISCONNECTED) {
+      KJ_LOG(WARNING, "connection ended with an error", exception);
+    }
+  }
+};
+
+}  // namespace
+
+std::string DefaultCacheDirectory() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return absl::StrCat(xdg, "/rexec");
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return absl::StrCat(home, "/.cache/rexec");
+  }
+  return "/tmp/rexec-cache";
+}
+
+struct WorkerServer::State {
+  WorkerOptions options;
+  kj::AsyncIoContext& io;
+  BlobStore modules;
+  BlobStore objects;
+  CodeCache code;
+  ExecutionContext execution;
+  WorkerState worker_state;
+  capnp::Capability::Client gateway;
+  capnp::ReaderOptions reader_options;
+  kj::Own<kj::ConnectionReceiver> listener;
+  std::string address;
+  int port = 0;
+  LoggingErrorHandler error_handler;
+  kj::TaskSet connections{error_handler};
+
+  static BlobStoreOptions StoreOptions(const WorkerOptions& options, const char* subdirectory) {
+    BlobStoreOptions store;
+    if (options.cache_dir != "-") {
+      std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
+      store.directory = std::filesystem::path(root) / subdirectory;
+    }
+    store.max_memory_bytes = options.max_memory_cache_bytes / 2;
+    store.max_blob_bytes = options.max_module_bytes * 4;  // objects can outgrow their bitcode
+    return store;
+  }
+
+  State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context)
+      : options(worker_options),
+        io(io_context),
+        modules(StoreOptions(options, "modules")),
+        objects(StoreOptions(options, "objects")),
+        code(modules, objects, options.max_linked_modules),
+        execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
+        worker_state{options, modules, objects, code, execution, {}},
+        gateway(MakeGateway(worker_state)) {
+    // An upload is the largest message: its bitcode plus a little framing.
+    reader_options.traversalLimitInWords = options.max_module_bytes / 8 + (1 << 20);
+  }
+
+  kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream) {
+    auto network = kj::heap<capnp::TwoPartyVatNetwork>(
+        *stream, capnp::rpc::twoparty::Side::SERVER, reader_options);
+    auto rpc = kj::heap(capnp::makeRpcServer(*network, gateway));
+    return network->onDisconnect().attach(kj::mv(rpc), kj::mv(network), kj::mv(stream));
+  }
+
+  kj::Promise<void> AcceptLoop() {
+    return listener->accept().then([this](kj::Own<kj::AsyncIoStream>&& connection) {
+      connections.add(Serve(kj::mv(connection)));
+      return AcceptLoop();
+    });
+  }
+};
+
+WorkerServer::WorkerServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+WorkerServer::~WorkerServer() = default;
+
+const std::string& WorkerServer::address() const { return state_->address; }
+int WorkerServer::port() const { return state_->port; }
+
+absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerOptions& options,
+                                                                   kj::AsyncIoContext& io) {
+  absl::StatusOr<HostPort> host_port = ParseListenAddress(options.listen_address);
+  if (!host_port.ok()) return host_port.status();
+  if (!IsLoopback(host_port->host) && options.token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on ", host_port->host,
+        " without a token: anyone who can reach it could run code here (give a token, or "
+        "listen on 127.0.0.1)"));
+  }
+  // A child writing to a closed pipe must not take the worker down with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<State> state;
+  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
+                state = std::make_unique<State>(options, io);
+                auto address = io.provider->getNetwork()
+                                   .parseAddress(host_port->host, host_port->port)
+                                   .wait(io.waitScope);
+                state->listener = address->listen();
+              })) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address, ": ",
+                                               exception->getDescription().cStr()));
+  }
+  state->port = static_cast<int>(state->listener->getPort());
+  state->address = host_port->host.find(':') != std::string::npos
+                       ? absl::StrCat("[", host_port->host, "]:", state->port)
+                       : absl::StrCat(host_port->host, ":", state->port);
+  return std::unique_ptr<WorkerServer>(new WorkerServer(std::move(state)));
+}
+
+kj::Promise<void> WorkerServer::Run() { return state_->AcceptLoop(); }
+
+}  // namespace rexec

@@ -1,0 +1,180 @@
+// rexec-send: compile C or C++ here, run it on a rexec worker.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "compiler/compile_flags.h"
+#include "rexec/build_config.h"
+#include "rexec/client.h"
+#include "schema/rexec.capnp.h"
+#include "tools/flag_values.h"
+
+namespace {
+
+constexpr int kExitRexecFailure = 125;   // could not run the program (compile, link, upload)
+constexpr int kExitUnreachable = 255;    // no worker, or the worker went away
+
+constexpr char kUsage[] = R"(usage: rexec-send [options] [clang flags] SOURCE... [-- ARG...]
+
+Compiles C and C++ sources here (clang 19, in-process) into one LLVM bitcode module, sends it to
+a rexec worker, runs its main() there in a fresh process and streams stdin, stdout and stderr.
+The exit code is the program's own.
+
+  rexec-send hello.cpp                       run on an embedded worker in this process
+  rexec-send --worker 127.0.0.1:7070 -O2 -std=c++20 main.cpp util.cpp -- arg1 arg2 < in.txt
+
+options:
+  --worker HOST:PORT   the worker to use (default: $REXEC_WORKER; if unset, an embedded worker)
+  --token-file FILE    token for a worker that requires one (default: $REXEC_TOKEN)
+  --timeout SECONDS    kill the program after this long (exit code 124)
+  --memory BYTES       limit the program's data segment (K, M, G suffixes)
+  --max-output BYTES   kill the program once it has written this much
+  -v, --verbose        print each stage and its time to stderr
+  --help               this text
+  --version            versions of rexec, LLVM and the protocol
+
+clang flags: -O0 -O1 -O2 -O3 -Os -g -std=... -DNAME[=VALUE] -UNAME -IDIR -isystem DIR
+             -include FILE -w -W... -f... -pthread. Sources ending in .c compile as C.
+Arguments after -- are passed to the program (argv[1]...).
+
+exit codes: the program's own; 128+N if killed by signal N; 124 on timeout;
+            125 if rexec could not run the program (compile or link error, bad flags);
+            255 if the worker cannot be reached or goes away.
+)";
+
+struct SendOptions {
+  std::string worker;
+  std::string token;
+  std::vector<std::string> sources;
+  std::vector<std::string> clang_flags;
+  std::vector<std::string> program_args;
+  rexec::JobLimitsRequest limits;
+  bool verbose = false;
+};
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "rexec: " << message << "\n";
+  return code;
+}
+
+// Returns an exit code to stop with, or -1 to go on.
+int ParseArguments(int argc, char** argv, SendOptions& options) {
+  if (const char* worker = std::getenv("REXEC_WORKER"); worker != nullptr) options.worker = worker;
+  if (const char* token = std::getenv("REXEC_TOKEN"); token != nullptr) options.token = token;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string value, error;
+    auto flag = [&](std::string_view name) {
+      return rexec::MatchFlag(name, argc, argv, i, value, error);
+    };
+    if (arg == "--") {
+      options.program_args.assign(argv + i + 1, argv + argc);
+      break;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "rexec-send " << rexec::kRexecVersion << "\nLLVM " << rexec::kLlvmVersion
+                << "\nprotocol " << rexec::wire::PROTOCOL_VERSION << "\n";
+      return 0;
+    } else if (arg == "-v" || arg == "--verbose") {
+      options.verbose = true;
+    } else if (flag("--worker")) {
+      options.worker = value;
+    } else if (flag("--token-file")) {
+      if (error.empty()) {
+        auto token = rexec::ReadTokenFile(value);
+        if (!token.ok()) return Fail(kExitRexecFailure, std::string(token.status().message()));
+        options.token = *token;
+      }
+    } else if (flag("--timeout")) {
+      if (error.empty()) {
+        auto ms = rexec::ParseSecondsAsMilliseconds(value);
+        if (!ms.ok()) return Fail(kExitRexecFailure, std::string(ms.status().message()));
+        options.limits.wall_time_ms = *ms;
+      }
+    } else if (flag("--memory") || flag("--max-output")) {
+      if (error.empty()) {
+        auto bytes = rexec::ParseByteSize(value);
+        if (!bytes.ok()) return Fail(kExitRexecFailure, std::string(bytes.status().message()));
+        (arg.substr(0, arg.find('=')) == "--memory" ? options.limits.memory_bytes
+                                                    : options.limits.output_bytes) = *bytes;
+      }
+    } else if (arg.starts_with("--")) {
+      return Fail(kExitRexecFailure, absl::StrCat("unknown option ", std::string(arg), " (see --help)"));
+    } else if (arg.starts_with("-") && arg.size() > 1) {
+      options.clang_flags.emplace_back(arg);
+      if (rexec::CompileFlagTakesValue(std::string(arg)) && i + 1 < argc) {
+        options.clang_flags.emplace_back(argv[++i]);
+      }
+    } else {
+      options.sources.emplace_back(arg);
+    }
+    if (!error.empty()) return Fail(kExitRexecFailure, error);
+  }
+  if (options.sources.empty()) {
+    std::cerr << "rexec: no source files given\n\n" << kUsage;
+    return kExitRexecFailure;
+  }
+  return -1;
+}
+
+std::string Milliseconds(uint64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
+
+void PrintTimings(const rexec::StageTimings& t, uint64_t compile_us) {
+  std::cerr << "rexec: compile " << Milliseconds(compile_us) << "; upload "
+            << (t.upload_skipped ? "skipped (worker has it)" : Milliseconds(t.upload_us))
+            << "; jit " << (t.compile_cached ? "cached" : Milliseconds(t.compile_us)) << "; link "
+            << (t.link_cached ? "cached" : Milliseconds(t.link_us)) << "; run "
+            << Milliseconds(t.run_us) << "; total job " << Milliseconds(t.total_us) << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SendOptions options;
+  if (int code = ParseArguments(argc, argv, options); code >= 0) return code;
+
+  rexec::ClientOptions client_options;
+  client_options.token = options.token;
+  client_options.color_diagnostics = isatty(STDERR_FILENO) != 0;
+  absl::StatusOr<std::unique_ptr<rexec::Client>> client =
+      options.worker.empty() ? rexec::Client::Local({}, client_options)
+                             : rexec::Client::Connect(options.worker, client_options);
+  if (!client.ok()) return Fail(kExitUnreachable, std::string(client.status().message()));
+
+  auto compile_started = std::chrono::steady_clock::now();
+  std::string diagnostics;
+  absl::StatusOr<rexec::Module> module =
+      (*client)->Compile(options.sources, options.clang_flags, &diagnostics);
+  uint64_t compile_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - compile_started)
+                            .count();
+  std::cerr << diagnostics;
+  if (!module.ok()) return Fail(kExitRexecFailure, std::string(module.status().message()));
+  if (!module->has_main) {
+    return Fail(kExitRexecFailure, "the sources define no main() to run");
+  }
+
+  std::string name = std::filesystem::path(options.sources.front()).stem().string();
+  absl::StatusOr<rexec::JobReport> report = (*client)->RunProgram(
+      *module, options.program_args, {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
+      options.limits, name);
+  if (!report.ok()) {
+    int code = report.status().code() == absl::StatusCode::kUnavailable ? kExitUnreachable
+                                                                        : kExitRexecFailure;
+    return Fail(code, std::string(report.status().message()));
+  }
+  if (options.verbose) PrintTimings(report->timings, compile_us);
+  if (std::string description = report->Describe(); !description.empty()) {
+    std::cerr << "rexec: " << description << "\n";
+  }
+  return report->ShellExitCode();
+}

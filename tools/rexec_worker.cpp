@@ -1,0 +1,109 @@
+// rexec-worker: serve rexec jobs on a port.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "rexec/build_config.h"
+#include "rexec/worker.h"
+#include "schema/rexec.capnp.h"
+#include "tools/flag_values.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: rexec-worker [options]
+
+Serves rexec jobs: receives LLVM bitcode from rexec-send or the rexec C++ API, JIT-compiles it
+(machine code cached in memory and on disk) and runs each job in a child process.
+
+options:
+  --listen HOST:PORT      where to listen (default 127.0.0.1:7070; port 0 picks a free one).
+                          Any host but loopback requires --token-file.
+  --token-file FILE       clients must present the token in FILE
+  --cache-dir DIR         keep modules and compiled code here
+                          (default $XDG_CACHE_HOME/rexec, else ~/.cache/rexec)
+  --no-disk-cache         keep the caches in memory only
+  --memory-cache BYTES    memory for cached modules and objects (default 512M)
+  --max-module BYTES      largest module a client may upload (default 64M)
+  --timeout SECONDS       wall-time limit for jobs that ask for none (default: none)
+  --max-timeout SECONDS   no job may run longer (default: no maximum)
+  --memory BYTES          data-segment limit for each job (default: none)
+  --max-output BYTES      most output one job may write (default 1G)
+  -v, --verbose           log to stderr
+  --help                  this text
+  --version               versions of rexec, LLVM and the protocol
+
+Sizes take K, M or G suffixes. The bound address is printed on stdout once listening:
+  rexec-worker listening on 127.0.0.1:7070
+SIGINT or SIGTERM stops the worker.
+)";
+
+int UsageError(const std::string& message) {
+  std::cerr << "rexec-worker: " << message << "\n(see rexec-worker --help)\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rexec::WorkerOptions options;
+  options.listen_address = "127.0.0.1:7070";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string value, error;
+    auto flag = [&](std::string_view name) {
+      return rexec::MatchFlag(name, argc, argv, i, value, error);
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "rexec-worker " << rexec::kRexecVersion << "\nLLVM " << rexec::kLlvmVersion
+                << "\nprotocol " << rexec::wire::PROTOCOL_VERSION << "\n";
+      return 0;
+    } else if (arg == "-v" || arg == "--verbose") {
+      options.verbose = true;
+    } else if (arg == "--no-disk-cache") {
+      options.cache_dir = "-";
+    } else if (flag("--listen")) {
+      options.listen_address = value;
+    } else if (flag("--token-file")) {
+      if (error.empty()) {
+        auto token = rexec::ReadTokenFile(value);
+        if (!token.ok()) return UsageError(std::string(token.status().message()));
+        options.token = *token;
+      }
+    } else if (flag("--cache-dir")) {
+      options.cache_dir = value;
+    } else if (flag("--memory-cache") || flag("--max-module") || flag("--memory") ||
+               flag("--max-output")) {
+      if (!error.empty()) return UsageError(error);
+      auto bytes = rexec::ParseByteSize(value);
+      if (!bytes.ok()) return UsageError(std::string(bytes.status().message()));
+      std::string_view name = arg.substr(0, arg.find('='));
+      if (name == "--memory-cache") options.max_memory_cache_bytes = *bytes;
+      if (name == "--max-module") options.max_module_bytes = *bytes;
+      if (name == "--memory") options.default_memory_bytes = *bytes;
+      if (name == "--max-output") options.default_output_bytes = options.max_output_bytes = *bytes;
+    } else if (flag("--timeout") || flag("--max-timeout")) {
+      if (!error.empty()) return UsageError(error);
+      auto ms = rexec::ParseSecondsAsMilliseconds(value);
+      if (!ms.ok()) return UsageError(std::string(ms.status().message()));
+      (arg.substr(0, arg.find('=')) == "--timeout" ? options.default_wall_time_ms
+                                                   : options.max_wall_time_ms) = *ms;
+    } else {
+      return UsageError("unknown option " + std::string(arg));
+    }
+    if (!error.empty()) return UsageError(error);
+  }
+
+  absl::Status served = rexec::ServeUntilSignaled(options, [](const std::string& address) {
+    std::printf("rexec-worker listening on %s\n", address.c_str());
+    std::fflush(stdout);
+  });
+  if (!served.ok()) {
+    std::cerr << "rexec-worker: " << served.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
