@@ -58,15 +58,16 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
           absl::StrCat("unexpected compile step '", job.getCreator().getName(), "'"));
     }
     auto compiler = std::make_unique<clang::CompilerInstance>();
-    compiler->createDiagnostics(&printer, /*ShouldOwnClient=*/false);
-    // "N errors generated." would otherwise go straight to the process's stderr.
-    compiler->setVerboseOutputStream(diagnostic_stream);
     const llvm::opt::ArgStringList& cc1_args = job.getArguments();
     if (!clang::CompilerInvocation::CreateFromArgs(compiler->getInvocation(), cc1_args,
-                                                   compiler->getDiagnostics())) {
+                                                   driver_diagnostics)) {
       diagnostic_stream.flush();
       return absl::InvalidArgumentError("compilation failed");
     }
+    // After the invocation exists: the engine takes its warning flags (-Wall, -w, ...) from it.
+    compiler->createDiagnostics(&printer, /*ShouldOwnClient=*/false);
+    // "N errors generated." would otherwise go straight to the process's stderr.
+    compiler->setVerboseOutputStream(diagnostic_stream);
     clang::EmitLLVMOnlyAction action(&context);
     bool ok = compiler->ExecuteAction(action);
     diagnostic_stream.flush();

@@ -2,6 +2,8 @@
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/Bitcode/BitcodeWriter.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Linker/Linker.h>
 #include <llvm/Support/raw_ostream.h>
@@ -37,6 +39,16 @@ absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
   if (effective.target_triple.empty()) effective.target_triple = HostTargetTriple();
 
   llvm::LLVMContext context;
+  // The IR linker reports its errors (e.g. a symbol defined twice) through the context.
+  std::string link_errors;
+  context.setDiagnosticHandlerCallBack(
+      [](const llvm::DiagnosticInfo* info, void* errors) {
+        llvm::raw_string_ostream stream(*static_cast<std::string*>(errors));
+        llvm::DiagnosticPrinterRawOStream printer(stream);
+        info->print(printer);
+        stream << "\n";
+      },
+      &link_errors);
   absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> modules =
       CompileToModules(context, effective, diagnostics);
   if (!modules.ok()) return modules.status();
@@ -47,8 +59,8 @@ absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
   llvm::Linker linker(*linked);
   for (size_t i = 1; i < modules->size(); ++i) {
     if (linker.linkInModule(std::move((*modules)[i]))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "linking ", options.sources[i], " into the module failed (duplicate definitions?)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("linking ", options.sources[i], " into the module failed: ", link_errors));
     }
   }
   std::string verify_errors;

@@ -108,6 +108,8 @@ absl::StatusOr<std::unique_ptr<JitSession>> JitSession::Create() {
   // The inactive platform: no ORC runtime, no platform-owned atexit list; see child_runtime.h.
   auto jit = llvm::orc::LLJITBuilder()
                  .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+                 // Modules link against the filtered generator below, never the whole process.
+                 .setLinkProcessSymbolsByDefault(false)
                  .create();
   if (!jit) return absl::InternalError(llvm::toString(jit.takeError()));
   session->jit_ = std::move(*jit);

@@ -1,0 +1,112 @@
+#include "compiler/compiler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace rexec {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+absl::StatusOr<Module> Compile(std::vector<std::string> sources,
+                               std::vector<std::string> flags = {},
+                               std::string* diagnostics = nullptr) {
+  std::string ignored;
+  return CompileToBitcode({std::move(sources), std::move(flags), "", false},
+                          diagnostics != nullptr ? *diagnostics : ignored);
+}
+
+TEST(CompilerTest, CompilesAProgramToBitcodeNamedByItsHash) {
+  TempDir dir;
+  auto module = Compile({dir.Write("main.cpp", "#include <cstdio>\nint main() { puts(\"hi\"); }\n")},
+                        {"-O2"});
+  ASSERT_TRUE(module.ok()) << module.status();
+  EXPECT_TRUE(module->has_main);
+  EXPECT_EQ(module->bitcode.substr(0, 2), "BC");  // the bitcode magic
+  EXPECT_EQ(module->hash, ContentHash::Of(module->bitcode));
+}
+
+TEST(CompilerTest, SameSourceAndFlagsGiveTheSameModule) {
+  TempDir dir;
+  std::string source = dir.Write("a.cpp", "#ifdef X\nint main() { return 4; }\n#else\n"
+                                          "int main() { return 3; }\n#endif\n");
+  auto first = Compile({source}, {"-O1"});
+  auto second = Compile({source}, {"-O1"});
+  auto other = Compile({source}, {"-O1", "-DX"});
+  ASSERT_TRUE(first.ok() && second.ok() && other.ok());
+  EXPECT_EQ(first->hash, second->hash);
+  EXPECT_NE(first->hash, other->hash);
+}
+
+TEST(CompilerTest, LinksSeveralSourcesAndCompilesDotCAsC) {
+  TempDir dir;
+  // `class` is a keyword in C++: this only compiles as C.
+  std::string c_file = dir.Write("util.c", "int twice(int class) { return 2 * class; }\n");
+  std::string cpp_file = dir.Write(
+      "main.cpp", "extern \"C\" int twice(int);\nint main() { return twice(N); }\n");
+  auto module = Compile({cpp_file, c_file}, {"-DN=21"});
+  ASSERT_TRUE(module.ok()) << module.status();
+  EXPECT_TRUE(module->has_main);
+}
+
+TEST(CompilerTest, HonoursIncludeDirectories) {
+  TempDir dir;
+  dir.Write("inc/value.h", "#define VALUE 7\n");
+  auto module = Compile({dir.Write("main.cpp", "#include \"value.h\"\nint main() { return VALUE; }\n")},
+                        {"-I", (dir.path() / "inc").string()});
+  EXPECT_TRUE(module.ok()) << module.status();
+}
+
+TEST(CompilerTest, CompileErrorsCarryClangDiagnosticsWithPositions) {
+  TempDir dir;
+  std::string source = dir.Write("bad.cpp", "int main() {\n  return undefined_name;\n}\n");
+  std::string diagnostics;
+  auto module = Compile({source}, {}, &diagnostics);
+  EXPECT_EQ(module.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(diagnostics, HasSubstr("bad.cpp:2:10: error: use of undeclared identifier"));
+  EXPECT_THAT(diagnostics, HasSubstr("1 error generated."));
+}
+
+TEST(CompilerTest, WarningsAreReportedOnSuccess) {
+  TempDir dir;
+  std::string diagnostics;
+  auto module = Compile({dir.Write("w.cpp", "int main() { int unused; return 0; }\n")}, {"-Wall"},
+                        &diagnostics);
+  ASSERT_TRUE(module.ok());
+  EXPECT_THAT(diagnostics, HasSubstr("warning: unused variable"));
+}
+
+TEST(CompilerTest, MissingSourceAndBadFlagsAreClearErrors) {
+  std::string diagnostics;
+  auto missing = Compile({"/nonexistent/x.cpp"}, {}, &diagnostics);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_THAT(diagnostics, HasSubstr("no such file"));
+  auto flag = Compile({"/nonexistent/x.cpp"}, {"-march=native"});
+  EXPECT_EQ(flag.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(flag.status().message()), HasSubstr("-march=native"));
+}
+
+TEST(CompilerTest, DuplicateDefinitionsAcrossSourcesFailToLink) {
+  TempDir dir;
+  auto module = Compile({dir.Write("a.cpp", "int f() { return 1; }\nint main() { return f(); }\n"),
+                         dir.Write("b.cpp", "int f() { return 2; }\n")});
+  EXPECT_EQ(module.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(module.status().message()), HasSubstr("_Z1fv"));
+}
+
+TEST(CompilerTest, InspectReadsBackWhatCompileFound) {
+  TempDir dir;
+  auto module = Compile({dir.Write("m.cpp", "int main() { return 0; }\n")});
+  ASSERT_TRUE(module.ok());
+  auto inspected = InspectBitcode(module->bitcode);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  EXPECT_EQ(inspected->hash, module->hash);
+  EXPECT_TRUE(inspected->has_main);
+  EXPECT_FALSE(InspectBitcode("not bitcode").ok());
+}
+
+}  // namespace
+}  // namespace rexec
