@@ -4,10 +4,13 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/stream_job_io.h"
+#include "compiler/bitcode_cache.h"
 #include "compiler/compiler.h"
 #include "runtime/event_loop_thread.h"
 #include "schema/rexec.capnp.h"
@@ -317,15 +320,29 @@ const WorkerDescription& Client::worker() const { return impl_->description_; }
 
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,
-                                       std::string* diagnostics) {
+                                       CompileReport* report) {
   CompileOptions options{sources, flags, impl_->description_.triple,
                          impl_->options_.color_diagnostics};
-  std::string local_diagnostics;
-  absl::StatusOr<Module> module =
-      CompileToBitcode(options, diagnostics != nullptr ? *diagnostics : local_diagnostics);
-  if (!module.ok() && diagnostics == nullptr && !local_diagnostics.empty()) {
+  CompileReport local_report;
+  CompileReport& out = report != nullptr ? *report : local_report;
+  std::optional<BitcodeCache> cache;
+  if (impl_->options_.bitcode_cache_dir != "-") {
+    cache.emplace(impl_->options_.bitcode_cache_dir.empty()
+                      ? BitcodeCache::DefaultDirectory()
+                      : std::filesystem::path(impl_->options_.bitcode_cache_dir));
+    if (std::optional<Module> cached = cache->Lookup(options, out.diagnostics)) {
+      out.cache_hit = true;
+      return *std::move(cached);
+    }
+  }
+  std::vector<std::string> inputs;
+  std::string diagnostics;
+  absl::StatusOr<Module> module = CompileToBitcode(options, diagnostics, &inputs);
+  out.diagnostics += diagnostics;
+  if (module.ok() && cache) cache->Store(options, *module, diagnostics, inputs);
+  if (!module.ok() && report == nullptr && !diagnostics.empty()) {
     return absl::Status(module.status().code(),
-                        absl::StrCat(module.status().message(), ":\n", local_diagnostics));
+                        absl::StrCat(module.status().message(), ":\n", diagnostics));
   }
   return module;
 }

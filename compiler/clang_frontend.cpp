@@ -10,6 +10,7 @@
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Frontend/Utils.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include "absl/strings/str_cat.h"
@@ -21,10 +22,18 @@ namespace {
 // The include directory that holds <rexec/command.h>, so command sources need no -I of their own.
 std::vector<std::string> RexecIncludeFlags() { return {"-I", kRexecIncludeDir}; }
 
+// Records every file the preprocessor reads. System headers count: a new libstdc++ changes the
+// bitcode as surely as an edited source does.
+class InputFileCollector final : public clang::DependencyCollector {
+ public:
+  bool needSystemDependencies() override { return true; }
+};
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
-    llvm::LLVMContext& context, const CompileOptions& options, std::string& diagnostics) {
+    llvm::LLVMContext& context, const CompileOptions& options, std::string& diagnostics,
+    std::vector<std::string>& inputs) {
   llvm::raw_string_ostream diagnostic_stream(diagnostics);
   llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> diagnostic_options =
       new clang::DiagnosticOptions();
@@ -68,8 +77,11 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
     compiler->createDiagnostics(&printer, /*ShouldOwnClient=*/false);
     // "N errors generated." would otherwise go straight to the process's stderr.
     compiler->setVerboseOutputStream(diagnostic_stream);
+    auto collector = std::make_shared<InputFileCollector>();
+    compiler->addDependencyCollector(collector);
     clang::EmitLLVMOnlyAction action(&context);
     bool ok = compiler->ExecuteAction(action);
+    for (const std::string& input : collector->getDependencies()) inputs.push_back(input);
     diagnostic_stream.flush();
     if (!ok) return absl::InvalidArgumentError("compilation failed");
     std::unique_ptr<llvm::Module> module = action.takeModule();

@@ -14,8 +14,10 @@
 namespace rexec {
 
 // Runs clang's driver on `options` to get one cc1 job per source, then runs each job's front end
-// and code generation to LLVM IR. Diagnostics go to `diagnostics`.
+// and code generation to LLVM IR. Diagnostics go to `diagnostics`; every file the compilation
+// read (sources and all headers, system headers included) is appended to `inputs`.
 absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
-    llvm::LLVMContext& context, const CompileOptions& options, std::string& diagnostics);
+    llvm::LLVMContext& context, const CompileOptions& options, std::string& diagnostics,
+    std::vector<std::string>& inputs);
 
 }  // namespace rexec

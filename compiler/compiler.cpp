@@ -30,8 +30,8 @@ Module Describe(const llvm::Module& module, std::string bitcode) {
 
 std::string HostTargetTriple() { return llvm::sys::getProcessTriple(); }
 
-absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
-                                               std::string& diagnostics) {
+absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options, std::string& diagnostics,
+                                        std::vector<std::string>* inputs) {
   if (absl::Status flags = ValidateCompileFlags(options.flags); !flags.ok()) return flags;
   if (options.sources.empty()) return absl::InvalidArgumentError("no source files given");
 
@@ -49,8 +49,9 @@ absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
         stream << "\n";
       },
       &link_errors);
+  std::vector<std::string> read_files;
   absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> modules =
-      CompileToModules(context, effective, diagnostics);
+      CompileToModules(context, effective, diagnostics, read_files);
   if (!modules.ok()) return modules.status();
 
   // Several sources become one module, as a static link would make one executable: the worker
@@ -73,6 +74,7 @@ absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
   llvm::raw_string_ostream bitcode_stream(bitcode);
   llvm::WriteBitcodeToFile(*linked, bitcode_stream);
   bitcode_stream.flush();
+  if (inputs != nullptr) inputs->insert(inputs->end(), read_files.begin(), read_files.end());
   return Describe(*linked, std::move(bitcode));
 }
 

@@ -25,9 +25,10 @@ struct CompileOptions {
 
 // Compiles and links `options.sources`. Diagnostics (warnings too) are appended to
 // `diagnostics`. A compile error returns InvalidArgument("compilation failed") and the reason is
-// in `diagnostics`; a bad flag or a missing file returns InvalidArgument with the reason.
-absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options,
-                                               std::string& diagnostics);
+// in `diagnostics`; a bad flag or a missing file returns InvalidArgument with the reason. When
+// `inputs` is given, every file read (sources and headers) is appended to it.
+absl::StatusOr<Module> CompileToBitcode(const CompileOptions& options, std::string& diagnostics,
+                                        std::vector<std::string>* inputs = nullptr);
 
 // Reads the entry points (main, commands) of an existing bitcode module, e.g. one built at build
 // time by rexec_add_commands() or loaded from a cache.

@@ -3,7 +3,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/atomic_file.h"
+#include "compiler/atomic_file.h"
 
 namespace rexec {
 namespace {

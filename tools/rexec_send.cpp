@@ -36,6 +36,7 @@ options:
   --timeout SECONDS    kill the program after this long (exit code 124)
   --memory BYTES       limit the program's data segment (K, M, G suffixes)
   --max-output BYTES   kill the program once it has written this much
+  --no-cache           compile even if the bitcode cache has this module
   -v, --verbose        print each stage and its time to stderr
   --help               this text
   --version            versions of rexec, LLVM and the protocol
@@ -57,6 +58,7 @@ struct SendOptions {
   std::vector<std::string> program_args;
   rexec::JobLimitsRequest limits;
   bool verbose = false;
+  bool use_cache = true;
 };
 
 int Fail(int code, const std::string& message) {
@@ -86,6 +88,8 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
       return 0;
     } else if (arg == "-v" || arg == "--verbose") {
       options.verbose = true;
+    } else if (arg == "--no-cache") {
+      options.use_cache = false;
     } else if (flag("--worker")) {
       options.worker = value;
     } else if (flag("--token-file")) {
@@ -128,8 +132,9 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
 
 std::string Milliseconds(uint64_t us) { return absl::StrFormat("%.1f ms", us / 1000.0); }
 
-void PrintTimings(const rexec::StageTimings& t, uint64_t compile_us) {
-  std::cerr << "rexec: compile " << Milliseconds(compile_us) << "; upload "
+void PrintTimings(const rexec::StageTimings& t, uint64_t compile_us, bool cache_hit) {
+  std::cerr << "rexec: compile " << (cache_hit ? "cache hit " : "") << Milliseconds(compile_us)
+            << "; upload "
             << (t.upload_skipped ? "skipped (worker has it)" : Milliseconds(t.upload_us))
             << "; jit " << (t.compile_cached ? "cached" : Milliseconds(t.compile_us)) << "; link "
             << (t.link_cached ? "cached" : Milliseconds(t.link_us)) << "; run "
@@ -145,19 +150,20 @@ int main(int argc, char** argv) {
   rexec::ClientOptions client_options;
   client_options.token = options.token;
   client_options.color_diagnostics = isatty(STDERR_FILENO) != 0;
+  if (!options.use_cache) client_options.bitcode_cache_dir = "-";
   absl::StatusOr<std::unique_ptr<rexec::Client>> client =
       options.worker.empty() ? rexec::Client::Local({}, client_options)
                              : rexec::Client::Connect(options.worker, client_options);
   if (!client.ok()) return Fail(kExitUnreachable, std::string(client.status().message()));
 
   auto compile_started = std::chrono::steady_clock::now();
-  std::string diagnostics;
+  rexec::CompileReport compile_report;
   absl::StatusOr<rexec::Module> module =
-      (*client)->Compile(options.sources, options.clang_flags, &diagnostics);
+      (*client)->Compile(options.sources, options.clang_flags, &compile_report);
   uint64_t compile_us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - compile_started)
                             .count();
-  std::cerr << diagnostics;
+  std::cerr << compile_report.diagnostics;
   if (!module.ok()) return Fail(kExitRexecFailure, std::string(module.status().message()));
   if (!module->has_main) {
     return Fail(kExitRexecFailure, "the sources define no main() to run");
@@ -172,7 +178,7 @@ int main(int argc, char** argv) {
                                                                         : kExitRexecFailure;
     return Fail(code, std::string(report.status().message()));
   }
-  if (options.verbose) PrintTimings(report->timings, compile_us);
+  if (options.verbose) PrintTimings(report->timings, compile_us, compile_report.cache_hit);
   if (std::string description = report->Describe(); !description.empty()) {
     std::cerr << "rexec: " << description << "\n";
   }

@@ -27,6 +27,14 @@ struct ClientOptions {
   std::string token;                // presented to a worker that requires one
   uint32_t connect_timeout_ms = 5000;
   bool color_diagnostics = false;   // for Compile's diagnostics
+  // Compiled bitcode is cached here, keyed by sources, every header they include, flags, target
+  // and compiler version. Empty: $XDG_CACHE_HOME/rexec/bitcode; "-": no cache.
+  std::string bitcode_cache_dir;
+};
+
+struct CompileReport {
+  std::string diagnostics;  // clang's, warnings included (replayed on a cache hit)
+  bool cache_hit = false;
 };
 
 // What the worker reported about itself.
@@ -106,11 +114,11 @@ class Client {
 
   const WorkerDescription& worker() const;
 
-  // Compiles for the worker's target. Diagnostics, warnings included, are appended to
-  // `diagnostics` when given; on a compile error without it they are in the status message.
+  // Compiles for the worker's target, or takes the module from the bitcode cache. Without a
+  // `report`, a compile error's diagnostics are in the status message.
   absl::StatusOr<Module> Compile(const std::vector<std::string>& sources,
                                  const std::vector<std::string>& flags,
-                                 std::string* diagnostics = nullptr);
+                                 CompileReport* report = nullptr);
 
   // Uploads the module unless the worker already holds it. `skipped` tells which happened.
   absl::Status Upload(const Module& module, bool* skipped = nullptr);

@@ -1,4 +1,4 @@
-#include "runtime/atomic_file.h"
+#include "compiler/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,0 +1,197 @@
+#include "compiler/bitcode_cache.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <system_error>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "compiler/atomic_file.h"
+#include "rexec/build_config.h"
+
+namespace rexec {
+namespace {
+
+constexpr char kManifestHeader[] = "rexec-bitcode-manifest-1";
+// Entries kept per manifest: one per distinct state of the headers seen recently.
+constexpr size_t kMaxEntriesPerManifest = 8;
+constexpr uint64_t kMaxFileBytes = 1ull << 30;
+
+struct FileStamp {
+  std::string path;
+  ContentHash content;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+
+struct ManifestEntry {
+  ContentHash module;
+  std::string diagnostics;  // replayed on a hit, as ccache replays a compiler's stderr
+  std::vector<FileStamp> files;
+};
+
+std::optional<std::string> ReadFile(const std::filesystem::path& path) {
+  return ReadWholeFile(path, kMaxFileBytes);
+}
+
+bool WriteAtomically(const std::filesystem::path& path, const std::string& contents) {
+  std::error_code error;
+  std::filesystem::create_directories(path.parent_path(), error);
+  return WriteFileAtomically(path, contents).ok();
+}
+
+std::optional<FileStamp> Stamp(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return std::nullopt;
+  std::optional<std::string> contents = ReadFile(path);
+  if (!contents) return std::nullopt;
+  return FileStamp{path, ContentHash::Of(*contents), info.st_size,
+                   info.st_mtim.tv_sec * 1'000'000'000LL + info.st_mtim.tv_nsec};
+}
+
+// True when the file still has the recorded contents.
+bool StillMatches(const FileStamp& recorded) {
+  struct stat info;
+  if (stat(recorded.path.c_str(), &info) != 0) return false;
+  int64_t mtime_ns = info.st_mtim.tv_sec * 1'000'000'000LL + info.st_mtim.tv_nsec;
+  if (info.st_size == recorded.size && mtime_ns == recorded.mtime_ns) return true;
+  std::optional<std::string> contents = ReadFile(recorded.path);
+  return contents && ContentHash::Of(*contents) == recorded.content;
+}
+
+std::string Serialize(const std::vector<ManifestEntry>& entries) {
+  std::string text = absl::StrCat(kManifestHeader, "\n");
+  for (const ManifestEntry& entry : entries) {
+    absl::StrAppend(&text, "entry ", entry.module.hex(), " ", entry.files.size(), " ",
+                    entry.diagnostics.empty() ? "-" : absl::BytesToHexString(entry.diagnostics),
+                    "\n");
+    for (const FileStamp& file : entry.files) {
+      absl::StrAppend(&text, file.content.hex(), " ", file.size, " ", file.mtime_ns, " ",
+                      file.path, "\n");
+    }
+  }
+  return text;
+}
+
+// Any malformed manifest parses as empty: the next store replaces it.
+std::vector<ManifestEntry> Parse(const std::string& text) {
+  std::vector<ManifestEntry> entries;
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line != kManifestHeader) return {};
+  while (std::getline(in, line)) {
+    std::vector<std::string> head = absl::StrSplit(line, ' ');
+    size_t count = 0;
+    std::optional<ContentHash> module =
+        head.size() == 4 ? ContentHash::FromHex(head[1]) : std::nullopt;
+    if (head[0] != "entry" || !module || !absl::SimpleAtoi(head[2], &count)) return {};
+    ManifestEntry entry{*module, head[3] == "-" ? "" : absl::HexStringToBytes(head[3]), {}};
+    for (size_t i = 0; i < count; ++i) {
+      if (!std::getline(in, line)) return {};
+      std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 3));
+      FileStamp file;
+      std::optional<ContentHash> content =
+          fields.size() == 4 ? ContentHash::FromHex(fields[0]) : std::nullopt;
+      if (!content || !absl::SimpleAtoi(fields[1], &file.size) ||
+          !absl::SimpleAtoi(fields[2], &file.mtime_ns)) {
+        return {};
+      }
+      file.content = *content;
+      file.path = fields[3];
+      entry.files.push_back(std::move(file));
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  return error ? path : absolute.lexically_normal().string();
+}
+
+}  // namespace
+
+BitcodeCache::BitcodeCache(std::filesystem::path directory) : directory_(std::move(directory)) {}
+
+std::filesystem::path BitcodeCache::DefaultDirectory() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::filesystem::path(xdg) / "rexec" / "bitcode";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".cache" / "rexec" / "bitcode";
+  }
+  return std::filesystem::temp_directory_path() / "rexec-bitcode";
+}
+
+std::optional<ContentHash> BitcodeCache::ManifestKey(const CompileOptions& options) const {
+  ContentHasher key;
+  key.Add(kManifestHeader).Add(kRexecVersion).Add(kLlvmVersion).Add(kClangExecutable);
+  key.Add(kRexecIncludeDir).Add(options.target_triple);
+  key.Add(options.color_diagnostics ? "color" : "plain");  // diagnostics are replayed as stored
+  key.Add(absl::StrCat(options.flags.size()));
+  for (const std::string& flag : options.flags) key.Add(flag);
+  for (const std::string& source : options.sources) {
+    std::optional<std::string> contents = ReadFile(source);
+    if (!contents) return std::nullopt;  // let the compiler report it
+    key.Add(AbsolutePath(source)).Add(*contents);
+  }
+  // Relative include paths (-Iinc) resolve against the working directory.
+  std::error_code error;
+  key.Add(std::filesystem::current_path(error).string());
+  return key.Finish();
+}
+
+std::optional<Module> BitcodeCache::Lookup(const CompileOptions& options,
+                                           std::string& diagnostics) {
+  std::optional<ContentHash> key = ManifestKey(options);
+  if (!key) return std::nullopt;
+  std::optional<std::string> manifest = ReadFile(directory_ / "manifests" / key->hex());
+  if (!manifest) return std::nullopt;
+  for (const ManifestEntry& entry : Parse(*manifest)) {
+    bool matches = true;
+    for (const FileStamp& file : entry.files) {
+      if (!StillMatches(file)) {
+        matches = false;
+        break;
+      }
+    }
+    if (!matches) continue;
+    std::optional<std::string> bitcode = ReadFile(directory_ / "modules" / entry.module.hex());
+    if (!bitcode || ContentHash::Of(*bitcode) != entry.module) return std::nullopt;
+    absl::StatusOr<Module> module = InspectBitcode(std::move(*bitcode));
+    if (!module.ok()) return std::nullopt;
+    diagnostics += entry.diagnostics;
+    return *std::move(module);
+  }
+  return std::nullopt;
+}
+
+void BitcodeCache::Store(const CompileOptions& options, const Module& module,
+                         const std::string& diagnostics, const std::vector<std::string>& inputs) {
+  std::optional<ContentHash> key = ManifestKey(options);
+  if (!key) return;
+  ManifestEntry entry{module.hash, diagnostics, {}};
+  for (const std::string& input : inputs) {
+    std::optional<FileStamp> stamp = Stamp(AbsolutePath(input));
+    if (!stamp) return;  // an input vanished mid-compile: caching could serve stale code
+    entry.files.push_back(std::move(*stamp));
+  }
+  const std::filesystem::path manifest_path = directory_ / "manifests" / key->hex();
+  std::vector<ManifestEntry> entries;
+  if (std::optional<std::string> old = ReadFile(manifest_path)) entries = Parse(*old);
+  std::erase_if(entries, [&](const ManifestEntry& old) { return old.module == module.hash; });
+  entries.insert(entries.begin(), std::move(entry));
+  if (entries.size() > kMaxEntriesPerManifest) entries.resize(kMaxEntriesPerManifest);
+
+  if (WriteAtomically(directory_ / "modules" / module.hash.hex(), module.bitcode)) {
+    WriteAtomically(manifest_path, Serialize(entries));
+  }
+}
+
+}  // namespace rexec

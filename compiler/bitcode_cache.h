@@ -1,0 +1,43 @@
+// The client's bitcode cache: a warm compile runs no part of clang.
+//
+// Like ccache's direct mode. The *manifest key* hashes what is known before compiling: rexec and
+// clang versions, target triple, flags, and each source's path and contents. Its manifest lists,
+// for each earlier compilation under that key, every file the compilation read (sources and all
+// headers, system headers too) with its content hash, and the resulting module's hash. A lookup
+// succeeds when every listed file still has the listed contents; files are re-hashed only when
+// their size or modification time changed since they were recorded. Editing any included header
+// therefore misses; touching one without changing it still hits, since the bitcode would be the
+// same.
+//
+// Files are written atomically and verified when read (the module by its own hash); anything
+// malformed counts as a miss and is overwritten by the next store.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/compiler.h"
+
+namespace rexec {
+
+class BitcodeCache {
+ public:
+  explicit BitcodeCache(std::filesystem::path directory);
+
+  // The default location: $XDG_CACHE_HOME/rexec/bitcode or ~/.cache/rexec/bitcode.
+  static std::filesystem::path DefaultDirectory();
+
+  // On a hit, the diagnostics of the original compile are appended to `diagnostics`.
+  std::optional<Module> Lookup(const CompileOptions& options, std::string& diagnostics);
+  // `inputs`: every file the compilation read (CompileToBitcode's `inputs`).
+  void Store(const CompileOptions& options, const Module& module, const std::string& diagnostics,
+             const std::vector<std::string>& inputs);
+
+ private:
+  std::optional<ContentHash> ManifestKey(const CompileOptions& options) const;
+  std::filesystem::path directory_;
+};
+
+}  // namespace rexec
