@@ -142,6 +142,36 @@ class Client::Impl {
     return report;
   }
 
+  absl::StatusOr<WorkerStatistics> Stats() {
+    WorkerStatistics out;
+    absl::Status status = Call(
+        [&]() -> kj::Promise<absl::Status> {
+          return worker_->statsRequest().send().then(
+              [&out](capnp::Response<wire::Worker::StatsResults> response) {
+                auto stats = response.getStats();
+                out.modules = stats.getModules();
+                out.module_bytes = stats.getModuleBytes();
+                out.module_disk_bytes = stats.getModuleDiskBytes();
+                out.object_cache_hits = stats.getObjectCacheHits();
+                out.object_cache_misses = stats.getObjectCacheMisses();
+                out.object_cache_entries = stats.getObjectCacheEntries();
+                out.object_cache_bytes = stats.getObjectCacheBytes();
+                out.object_disk_bytes = stats.getObjectDiskBytes();
+                out.disk_evictions = stats.getDiskEvictions();
+                out.corrupt_files_removed = stats.getCorruptFilesRemoved();
+                out.linked_modules = stats.getLinkedModules();
+                out.compile_us = stats.getCompileUs();
+                out.link_us = stats.getLinkUs();
+                out.jobs_run = stats.getJobsRun();
+                out.jobs_failed = stats.getJobsFailed();
+                return absl::OkStatus();
+              });
+        },
+        LostConnectionMessage());
+    if (!status.ok()) return status;
+    return out;
+  }
+
   WorkerDescription description_;
   ClientOptions options_;
   std::unique_ptr<Worker> local_worker_;
@@ -317,6 +347,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Local(WorkerOptions worker_optio
 }
 
 const WorkerDescription& Client::worker() const { return impl_->description_; }
+
+absl::StatusOr<WorkerStatistics> Client::Stats() { return impl_->Stats(); }
 
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,

@@ -1,6 +1,8 @@
 #include "runtime/blob_store.h"
 
+#include <algorithm>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "compiler/atomic_file.h"
@@ -35,6 +37,66 @@ BlobStore::BlobStore(BlobStoreOptions options) : options_(std::move(options)) {
   if (options_.directory) {
     std::error_code error;
     std::filesystem::create_directories(*options_.directory, error);
+    std::lock_guard lock(mutex_);
+    IndexDiskLocked();
+  }
+}
+
+// Learns what an earlier run left on disk, oldest first by modification time, and removes
+// temporary files a crash left behind.
+void BlobStore::IndexDiskLocked() {
+  struct Found {
+    ContentHash key;
+    uint64_t bytes;
+    std::filesystem::file_time_type modified;
+  };
+  std::vector<Found> found;
+  std::error_code error;
+  for (const auto& file : std::filesystem::directory_iterator(*options_.directory, error)) {
+    std::error_code file_error;
+    std::string name = file.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos) {
+      std::filesystem::remove(file.path(), file_error);
+      continue;
+    }
+    std::optional<ContentHash> key = ContentHash::FromHex(name);
+    uint64_t bytes = file.file_size(file_error);
+    auto modified = file.last_write_time(file_error);
+    if (key && !file_error) found.push_back({*key, bytes, modified});
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return a.modified < b.modified; });
+  for (const Found& entry : found) RecordOnDiskLocked(entry.key, entry.bytes);
+}
+
+void BlobStore::RecordOnDiskLocked(const ContentHash& key, uint64_t bytes) {
+  ForgetOnDiskLocked(key);
+  disk_[key] = DiskEntry{bytes, ++use_clock_};
+  stats_.disk_bytes += bytes;
+  stats_.disk_entries = disk_.size();
+}
+
+void BlobStore::ForgetOnDiskLocked(const ContentHash& key) {
+  auto it = disk_.find(key);
+  if (it == disk_.end()) return;
+  stats_.disk_bytes -= it->second.bytes;
+  disk_.erase(it);
+  stats_.disk_entries = disk_.size();
+}
+
+void BlobStore::EvictFromDiskLocked(const ContentHash& keep) {
+  if (options_.max_disk_bytes == 0) return;
+  while (stats_.disk_bytes > options_.max_disk_bytes && disk_.size() > 1) {
+    auto oldest = disk_.end();
+    for (auto it = disk_.begin(); it != disk_.end(); ++it) {
+      if (it->first == keep) continue;
+      if (oldest == disk_.end() || it->second.last_use < oldest->second.last_use) oldest = it;
+    }
+    if (oldest == disk_.end()) return;
+    std::error_code error;
+    std::filesystem::remove(PathFor(oldest->first), error);
+    ++stats_.disk_evictions;
+    ForgetOnDiskLocked(ContentHash(oldest->first));
   }
 }
 
@@ -61,9 +123,15 @@ absl::Status BlobStore::Put(const ContentHash& key, std::shared_ptr<const std::s
   {
     std::lock_guard lock(mutex_);
     InsertLocked(key, blob);
+    if (!options_.directory || disk_.contains(key)) return absl::OkStatus();
   }
-  if (!options_.directory) return absl::OkStatus();
-  return WriteFileAtomically(PathFor(key), Frame(*blob));
+  std::string framed = Frame(*blob);
+  absl::Status written = WriteFileAtomically(PathFor(key), framed);
+  if (!written.ok()) return written;
+  std::lock_guard lock(mutex_);
+  RecordOnDiskLocked(key, framed.size());
+  EvictFromDiskLocked(key);
+  return absl::OkStatus();
 }
 
 std::shared_ptr<const std::string> BlobStore::Get(const ContentHash& key) {
@@ -72,6 +140,9 @@ std::shared_ptr<const std::string> BlobStore::Get(const ContentHash& key) {
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second.lru_position);
+      if (auto on_disk = disk_.find(key); on_disk != disk_.end()) {
+        on_disk->second.last_use = ++use_clock_;
+      }
       return it->second.blob;
     }
   }
@@ -79,29 +150,35 @@ std::shared_ptr<const std::string> BlobStore::Get(const ContentHash& key) {
   const std::filesystem::path path = PathFor(key);
   std::optional<std::string> file =
       ReadWholeFile(path, options_.max_blob_bytes + kMagic.size() + ContentHash::kSize);
-  if (!file) return nullptr;
+  if (!file) {
+    std::lock_guard lock(mutex_);
+    ForgetOnDiskLocked(key);  // removed behind our back: a miss from now on
+    return nullptr;
+  }
   std::optional<std::string> blob = Unframe(std::move(*file));
   std::lock_guard lock(mutex_);
   if (!blob) {
     std::error_code error;
     std::filesystem::remove(path, error);
     ++stats_.corrupt_files_removed;
+    ForgetOnDiskLocked(key);
     return nullptr;
   }
   ++stats_.disk_loads;
+  if (auto on_disk = disk_.find(key); on_disk != disk_.end()) {
+    on_disk->second.last_use = ++use_clock_;
+  }
+  // Recency must survive a restart, which orders files by modification time.
+  std::error_code error;
+  std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), error);
   auto shared = std::make_shared<const std::string>(std::move(*blob));
   InsertLocked(key, shared);
   return shared;
 }
 
 bool BlobStore::Contains(const ContentHash& key) {
-  {
-    std::lock_guard lock(mutex_);
-    if (entries_.contains(key)) return true;
-  }
-  if (!options_.directory) return false;
-  std::error_code error;
-  return std::filesystem::exists(PathFor(key), error);
+  std::lock_guard lock(mutex_);
+  return entries_.contains(key) || disk_.contains(key);
 }
 
 BlobStoreStats BlobStore::stats() {

@@ -77,13 +77,16 @@ struct WorkerServer::State {
   LoggingErrorHandler error_handler;
   kj::TaskSet connections{error_handler};
 
-  static BlobStoreOptions StoreOptions(const WorkerOptions& options, const char* subdirectory) {
+  // Bitcode gets a quarter of each budget: objects are larger, and costlier to rebuild.
+  static BlobStoreOptions StoreOptions(const WorkerOptions& options, const char* subdirectory,
+                                       double share) {
     BlobStoreOptions store;
     if (options.cache_dir != "-") {
       std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
       store.directory = std::filesystem::path(root) / subdirectory;
     }
-    store.max_memory_bytes = options.max_memory_cache_bytes / 2;
+    store.max_memory_bytes = static_cast<uint64_t>(options.max_memory_cache_bytes * share);
+    store.max_disk_bytes = static_cast<uint64_t>(options.max_disk_cache_bytes * share);
     store.max_blob_bytes = options.max_module_bytes * 4;  // objects can outgrow their bitcode
     return store;
   }
@@ -91,8 +94,8 @@ struct WorkerServer::State {
   State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context)
       : options(worker_options),
         io(io_context),
-        modules(StoreOptions(options, "modules")),
-        objects(StoreOptions(options, "objects")),
+        modules(StoreOptions(options, "modules", 0.25)),
+        objects(StoreOptions(options, "objects", 0.75)),
         code(modules, objects, options.max_linked_modules),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         worker_state{options, modules, objects, code, execution, {}},

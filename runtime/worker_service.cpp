@@ -289,6 +289,10 @@ class WorkerImpl final : public wire::Worker::Server {
     stats.setJobsRun(state_.counters.jobs_run);
     stats.setJobsFailed(state_.counters.jobs_failed);
     stats.setLinkedModules(code.linked_modules);
+    stats.setModuleDiskBytes(modules.disk_bytes);
+    stats.setObjectDiskBytes(objects.disk_bytes);
+    stats.setDiskEvictions(modules.disk_evictions + objects.disk_evictions);
+    stats.setCorruptFilesRemoved(modules.corrupt_files_removed + objects.corrupt_files_removed);
     return kj::READY_NOW;
   }
 

@@ -135,4 +135,8 @@ struct WorkerStats {
   jobsRun @8 :UInt64;
   jobsFailed @9 :UInt64;
   linkedModules @10 :UInt64;
+  moduleDiskBytes @11 :UInt64;
+  objectDiskBytes @12 :UInt64;
+  diskEvictions @13 :UInt64;
+  corruptFilesRemoved @14 :UInt64;
 }

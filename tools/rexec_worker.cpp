@@ -23,6 +23,8 @@ options:
   --cache-dir DIR         keep modules and compiled code here
                           (default $XDG_CACHE_HOME/rexec, else ~/.cache/rexec)
   --no-disk-cache         keep the caches in memory only
+  --cache-max-bytes BYTES bound the disk cache; least recently used entries go first
+                          (default: unbounded)
   --memory-cache BYTES    memory for cached modules and objects (default 512M)
   --max-module BYTES      largest module a client may upload (default 64M)
   --timeout SECONDS       wall-time limit for jobs that ask for none (default: none)
@@ -76,12 +78,13 @@ int main(int argc, char** argv) {
     } else if (flag("--cache-dir")) {
       options.cache_dir = value;
     } else if (flag("--memory-cache") || flag("--max-module") || flag("--memory") ||
-               flag("--max-output")) {
+               flag("--max-output") || flag("--cache-max-bytes")) {
       if (!error.empty()) return UsageError(error);
       auto bytes = rexec::ParseByteSize(value);
       if (!bytes.ok()) return UsageError(std::string(bytes.status().message()));
       std::string_view name = arg.substr(0, arg.find('='));
       if (name == "--memory-cache") options.max_memory_cache_bytes = *bytes;
+      if (name == "--cache-max-bytes") options.max_disk_cache_bytes = *bytes;
       if (name == "--max-module") options.max_module_bytes = *bytes;
       if (name == "--memory") options.default_memory_bytes = *bytes;
       if (name == "--max-output") options.default_output_bytes = options.max_output_bytes = *bytes;

@@ -96,6 +96,25 @@ struct JobReport {
   std::string Describe() const;
 };
 
+// A worker's counters since it started (rexec-worker --stats).
+struct WorkerStatistics {
+  uint64_t modules = 0;  // bitcode modules held in memory
+  uint64_t module_bytes = 0;
+  uint64_t module_disk_bytes = 0;
+  uint64_t object_cache_hits = 0;    // machine code found in the cache
+  uint64_t object_cache_misses = 0;  // machine code generated
+  uint64_t object_cache_entries = 0;
+  uint64_t object_cache_bytes = 0;
+  uint64_t object_disk_bytes = 0;
+  uint64_t disk_evictions = 0;
+  uint64_t corrupt_files_removed = 0;
+  uint64_t linked_modules = 0;
+  uint64_t compile_us = 0;  // total time spent generating code
+  uint64_t link_us = 0;
+  uint64_t jobs_run = 0;
+  uint64_t jobs_failed = 0;
+};
+
 // Where a program's standard streams go on the client. -1 for stdin: empty input.
 struct ProgramStreams {
   int stdin_fd = -1;
@@ -128,6 +147,8 @@ class Client {
   absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
                                        ProgramStreams streams = {}, JobLimitsRequest limits = {},
                                        const std::string& name = "program");
+
+  absl::StatusOr<WorkerStatistics> Stats();
 
   class Impl;
 

@@ -31,6 +31,7 @@ struct WorkerOptions {
   // Where modules and compiled objects are kept across restarts. Empty: $XDG_CACHE_HOME/rexec
   // (or ~/.cache/rexec). "-" disables the disk cache.
   std::string cache_dir;
+  uint64_t max_disk_cache_bytes = 0;  // 0: unbounded; a quarter for bitcode, the rest for objects
   uint64_t max_memory_cache_bytes = 512ull << 20;
   size_t max_linked_modules = 256;
 

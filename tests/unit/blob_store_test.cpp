@@ -91,3 +91,43 @@ TEST(BlobStoreTest, AnEvictedBlobStaysValidForItsHolder) {
 
 }  // namespace
 }  // namespace rexec
+
+namespace rexec {
+namespace {
+
+TEST(BlobStoreDiskTest, DiskIsBoundedLeastRecentlyUsedFirstAcrossRestarts) {
+  testing::TempDir dir;
+  BlobStoreOptions options{dir.path()};
+  options.max_memory_bytes = 1;  // force reads to come from disk
+  options.max_disk_bytes = 3 * 1100;
+  ContentHash a = ContentHash::Of("a"), b = ContentHash::Of("b"), c = ContentHash::Of("c"),
+              d = ContentHash::Of("d");
+  {
+    BlobStore store(options);
+    ASSERT_TRUE(store.Put(a, Blob(std::string(1000, 'a'))).ok());
+    ASSERT_TRUE(store.Put(b, Blob(std::string(1000, 'b'))).ok());
+    ASSERT_TRUE(store.Put(c, Blob(std::string(1000, 'c'))).ok());
+    ASSERT_NE(store.Get(a), nullptr);  // a becomes the most recently used
+  }
+  BlobStore restarted(options);
+  EXPECT_EQ(restarted.stats().disk_entries, 3u);
+  ASSERT_TRUE(restarted.Put(d, Blob(std::string(1000, 'd'))).ok());
+  EXPECT_TRUE(restarted.Contains(a));
+  EXPECT_FALSE(restarted.Contains(b));  // the least recently used went first
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / b.hex()));
+  EXPECT_TRUE(restarted.Contains(c));
+  EXPECT_TRUE(restarted.Contains(d));
+  EXPECT_LE(restarted.stats().disk_bytes, options.max_disk_bytes);
+  EXPECT_EQ(restarted.stats().disk_evictions, 1u);
+}
+
+TEST(BlobStoreDiskTest, LeftoverTemporaryFilesAreRemoved) {
+  testing::TempDir dir;
+  dir.Write("0123.tmp-abcdef", "partial");
+  BlobStore store({dir.path()});
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "0123.tmp-abcdef"));
+  EXPECT_EQ(store.stats().disk_entries, 0u);
+}
+
+}  // namespace
+}  // namespace rexec
