@@ -27,11 +27,13 @@ struct ChildLimits {
 
 class ChildProcess {
  public:
-  // `body` runs in the child only; it must not return.
+  // `body` runs in the child only; it must not return. `extra_fd`, when given, stays open in the
+  // child as descriptor 3 (a control channel).
   static absl::StatusOr<kj::Own<ChildProcess>> Spawn(kj::LowLevelAsyncIoProvider& io,
                                                      kj::UnixEventPort& events,
                                                      const ChildLimits& limits,
-                                                     kj::FunctionParam<void()> body);
+                                                     kj::FunctionParam<void()> body,
+                                                     int extra_fd = -1);
   ~ChildProcess() noexcept(false);  // kills the group if the child still runs
 
   pid_t pid() const { return pid_; }

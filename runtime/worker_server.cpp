@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -68,6 +69,7 @@ struct WorkerServer::State {
   BlobStore objects;
   CodeCache code;
   ExecutionContext execution;
+  CommandPoolSet command_pools;
   WorkerState worker_state;
   capnp::Capability::Client gateway;
   capnp::ReaderOptions reader_options;
@@ -98,10 +100,18 @@ struct WorkerServer::State {
         objects(StoreOptions(options, "objects", 0.75)),
         code(modules, objects, options.max_linked_modules),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
-        worker_state{options, modules, objects, code, execution, {}},
+        command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
+                      options.max_state_bytes),
+        worker_state{options, modules, objects, code, execution, command_pools, {}},
         gateway(MakeGateway(worker_state)) {
     // An upload is the largest message: its bitcode plus a little framing.
     reader_options.traversalLimitInWords = options.max_module_bytes / 8 + (1 << 20);
+  }
+
+  static size_t ExecutorsPerModule(const WorkerOptions& options) {
+    if (options.executors_per_module != 0) return options.executors_per_module;
+    unsigned cores = std::thread::hardware_concurrency();
+    return cores == 0 ? 2 : cores;
   }
 
   kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream) {

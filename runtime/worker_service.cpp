@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "rexec/build_config.h"
 
 namespace rexec {
@@ -117,6 +118,13 @@ void FillOutcome(const JobOutcome& outcome, wire::JobResult::Builder result) {
   }
 }
 
+std::string UnknownCommandMessage(const LinkedModule& module, const std::string& name) {
+  std::vector<std::string> names = module.command_names();
+  if (names.empty()) return absl::StrCat("the module defines no commands (asked for '", name, "')");
+  return absl::StrCat("the module has no command named '", name,
+                      "'; it has: ", absl::StrJoin(names, ", "));
+}
+
 // A failure to get runnable code, as the outcome the client sees.
 JobOutcome LoadFailure(const absl::Status& status) {
   switch (status.code()) {
@@ -226,11 +234,12 @@ class WorkerImpl final : public wire::Worker::Server {
       default:
         KJ_FAIL_REQUIRE("unknown job entry: the client speaks a newer protocol");
     }
-    const bool is_program = command_name.empty();
+    const bool is_program = job.getEntry().isProgram();
 
     return state_.code.Load(hash).then(
-        [this, context, limits, is_program, argv = kj::mv(argv), io = kj::mv(io),
-         buffered](LoadedCode loaded) mutable -> kj::Promise<void> {
+        [this, context, limits, is_program, argv = kj::mv(argv), io = kj::mv(io), buffered,
+         command_name = kj::mv(command_name),
+         state = kj::mv(state)](LoadedCode loaded) mutable -> kj::Promise<void> {
           auto results = context.getResults().initResult();
           auto timings = results.initTimings();
           timings.setCompileUs(loaded.compile_us);
@@ -247,30 +256,45 @@ class WorkerImpl final : public wire::Worker::Server {
             return kj::READY_NOW;
           }
           if (!is_program) {
-            ++state_.counters.jobs_failed;
-            FillOutcome(JobOutcome::Failed(JobOutcome::Stage::kRequest,
-                                           "command jobs are not supported by this worker yet"),
-                        results);
-            return kj::READY_NOW;
+            const std::shared_ptr<const LinkedModule>& module = *loaded.module;
+            if (module->command(command_name) == nullptr) {
+              ++state_.counters.jobs_failed;
+              FillOutcome(JobOutcome::Failed(JobOutcome::Stage::kRequest,
+                                             UnknownCommandMessage(*module, command_name)),
+                          results);
+              return kj::READY_NOW;
+            }
+            std::shared_ptr<CommandPool> pool = state_.command_pools.For(module);
+            JobIo& job_io = *io;
+            return pool->Run(command_name, kj::mv(state), limits, job_io)
+                .then([this, context, buffered](JobOutcome outcome) mutable {
+                  Finish(outcome, context.getResults().getResult(), buffered);
+                })
+                .attach(kj::mv(io), kj::mv(pool));
           }
           JobIo& job_io = *io;
           return RunProgram(state_.execution, *loaded.module, kj::mv(argv), limits, job_io)
               .then([this, context, buffered](JobOutcome outcome) mutable {
-                ++state_.counters.jobs_run;
-                auto results = context.getResults().getResult();
-                FillOutcome(outcome, results);
-                results.getTimings().setRunUs(outcome.run_us);
-                if (buffered != nullptr) {
-                  auto bytes = [](const std::string& text) {
-                    return kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()),
-                                        text.size());
-                  };
-                  results.setStdout(bytes(buffered->stdout_text()));
-                  results.setStderr(bytes(buffered->stderr_text()));
-                }
+                Finish(outcome, context.getResults().getResult(), buffered);
               })
               .attach(kj::mv(io));
         });
+  }
+
+  // Fills a finished job's result; output comes from `buffered` when the job had no JobIo.
+  void Finish(const JobOutcome& outcome, wire::JobResult::Builder results,
+              BufferedJobIo* buffered) {
+    ++(outcome.kind == JobOutcome::Kind::kFailed ? state_.counters.jobs_failed
+                                                 : state_.counters.jobs_run);
+    FillOutcome(outcome, results);
+    results.getTimings().setRunUs(outcome.run_us);
+    if (buffered != nullptr) {
+      auto bytes = [](const std::string& text) {
+        return kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size());
+      };
+      results.setStdout(bytes(buffered->stdout_text()));
+      results.setStderr(bytes(buffered->stderr_text()));
+    }
   }
 
   kj::Promise<void> stats(StatsContext context) override {

@@ -10,6 +10,7 @@
 #include "rexec/worker.h"
 #include "runtime/blob_store.h"
 #include "runtime/code_cache.h"
+#include "runtime/command_pool.h"
 #include "runtime/program_executor.h"
 #include "schema/rexec.capnp.h"
 
@@ -27,6 +28,7 @@ struct WorkerState {
   BlobStore& objects;
   CodeCache& code;
   ExecutionContext& execution;
+  CommandPoolSet& command_pools;
   WorkerCounters counters;
 };
 

@@ -48,6 +48,9 @@ struct WorkerOptions {
   uint64_t max_output_bytes = 0;
   uint64_t max_buffered_output_bytes = 16ull << 20;  // output returned in a result, not streamed
 
+  // Warm processes that run one module's command jobs; 0: one per CPU.
+  size_t executors_per_module = 0;
+
   bool verbose = false;  // log each job to stderr
 };
 

@@ -1,0 +1,172 @@
+#include "runtime/command_executor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "rexec/command.h"
+#include "runtime/child_runtime.h"
+#include "runtime/command_protocol.h"
+
+namespace rexec {
+namespace {
+
+using command_protocol::RequestHeader;
+using command_protocol::ResponseHeader;
+using command_protocol::Status;
+
+// Where ChildProcess::Spawn puts the control channel.
+constexpr int kControlFd = 3;
+
+bool ReadExactly(int fd, void* buffer, size_t size) {
+  auto* bytes = static_cast<char*>(buffer);
+  while (size > 0) {
+    ssize_t n = read(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool WriteExactly(int fd, const void* buffer, size_t size) {
+  const auto* bytes = static_cast<const char*>(buffer);
+  while (size > 0) {
+    ssize_t n = write(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Takes what a job wrote to a memory file and empties it for the next job.
+std::string TakeOutput(int fd) {
+  struct stat info;
+  std::string output;
+  if (fstat(fd, &info) != 0 || info.st_size == 0) return output;
+  output.resize(static_cast<size_t>(info.st_size));
+  ssize_t n = pread(fd, output.data(), output.size(), 0);
+  output.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) _exit(127);
+  return output;
+}
+
+void SetSoftLimit(int resource, uint64_t bytes) {
+  rlimit limit;
+  getrlimit(resource, &limit);
+  limit.rlim_cur = bytes == 0 ? limit.rlim_max : std::min<rlim_t>(bytes, limit.rlim_max);
+  setrlimit(resource, &limit);
+}
+
+// Collects what the command's entry reports through the C ABI of command.h.
+struct CallResult {
+  std::string state;
+  int failure = 0;
+  std::string type;
+  std::string message;
+};
+
+void StateOut(void* context, const unsigned char* data, size_t size) {
+  static_cast<CallResult*>(context)->state.assign(reinterpret_cast<const char*>(data), size);
+}
+
+void Failure(void* context, int kind, const char* type_name, const char* message) {
+  auto* result = static_cast<CallResult*>(context);
+  result->failure = kind;
+  result->type = type_name != nullptr ? type_name : "";
+  result->message = message != nullptr ? message : "";
+}
+
+using CommandEntry = int (*)(const rexec_command_call*);
+
+// Stdout and stderr become memory files; stdin reads as empty.
+void RedirectStandardStreams() {
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int out_fd = memfd_create("rexec-stdout", MFD_CLOEXEC);
+  int err_fd = memfd_create("rexec-stderr", MFD_CLOEXEC);
+  if (null_fd < 0 || out_fd < 0 || err_fd < 0) _exit(127);
+  if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+  close(null_fd);
+  close(out_fd);
+  close(err_fd);
+  // Flushed at the end of every job anyway: buffer fully, like a program writing to a file.
+  setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+}
+
+}  // namespace
+
+void ServeCommands(const LinkedModule& module) {
+  RedirectStandardStreams();
+  if (module.fini() != nullptr) {
+    AtChildExit([](void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); },
+                reinterpret_cast<void*>(module.fini()));
+  }
+  module.init()();
+  // Output the initializers wrote belongs to no job.
+  FlushChildOutput();
+  TakeOutput(1);
+  TakeOutput(2);
+
+  std::string name;
+  std::string state;
+  for (;;) {
+    RequestHeader request;
+    if (!ReadExactly(kControlFd, &request, sizeof request) ||
+        request.magic != command_protocol::kRequestMagic) {
+      ExitChild(0);  // the worker closed the connection: a normal end
+    }
+    name.resize(request.name_bytes);
+    state.resize(request.state_bytes);
+    if (!ReadExactly(kControlFd, name.data(), name.size()) ||
+        !ReadExactly(kControlFd, state.data(), state.size())) {
+      ExitChild(0);
+    }
+    SetSoftLimit(RLIMIT_DATA, request.memory_bytes);
+    SetSoftLimit(RLIMIT_FSIZE, request.output_bytes);
+
+    ResponseHeader response;
+    CallResult result;
+    auto entry = reinterpret_cast<CommandEntry>(module.command(name));
+    if (entry == nullptr) {
+      response.status = Status::kUnknownCommand;
+    } else {
+      rexec_command_call call{};
+      call.state_in = reinterpret_cast<const unsigned char*>(state.data());
+      call.state_in_size = state.size();
+      call.context = &result;
+      call.state_out = &StateOut;
+      call.failure = &Failure;
+      response.code = entry(&call);
+      if (result.failure == REXEC_FAILURE_BAD_STATE) response.status = Status::kBadState;
+      if (result.failure == REXEC_FAILURE_EXCEPTION) response.status = Status::kException;
+    }
+    FlushChildOutput();
+    std::string out = TakeOutput(1);
+    std::string err = TakeOutput(2);
+    response.state_bytes = result.state.size();
+    response.type_bytes = result.type.size();
+    response.message_bytes = result.message.size();
+    response.stdout_bytes = out.size();
+    response.stderr_bytes = err.size();
+    bool sent = WriteExactly(kControlFd, &response, sizeof response) &&
+                WriteExactly(kControlFd, result.state.data(), result.state.size()) &&
+                WriteExactly(kControlFd, result.type.data(), result.type.size()) &&
+                WriteExactly(kControlFd, result.message.data(), result.message.size()) &&
+                WriteExactly(kControlFd, out.data(), out.size()) &&
+                WriteExactly(kControlFd, err.data(), err.size());
+    if (!sent) ExitChild(0);
+  }
+}
+
+}  // namespace rexec

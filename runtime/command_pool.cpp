@@ -1,0 +1,328 @@
+#include "runtime/command_pool.h"
+
+#include <kj/debug.h>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/child_process.h"
+#include "runtime/command_executor.h"
+#include "runtime/command_protocol.h"
+
+namespace rexec {
+namespace {
+
+using command_protocol::RequestHeader;
+using command_protocol::ResponseHeader;
+using command_protocol::Status;
+
+constexpr uint64_t kMaxExceptionTextBytes = 1 << 20;
+constexpr uint64_t kMaxUnlimitedOutputBytes = 1ull << 30;
+
+uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+}  // namespace
+
+struct CommandPool::Executor {
+  kj::Own<ChildProcess> process;
+  kj::Own<kj::AsyncIoStream> control;
+  kj::ForkedPromise<int> exit = nullptr;  // the wait status, once it ends
+  kj::Promise<void> watch = nullptr;      // sets `dead` if it ends while idle
+  bool dead = false;
+};
+
+struct CommandPool::Job {
+  std::string name;
+  std::string state;
+  JobLimits limits;
+  JobIo& io;
+  bool timed_out = false;
+  bool executor_healthy = false;  // may serve the next job
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+CommandPool::CommandPool(ExecutionContext& context, std::shared_ptr<const LinkedModule> module,
+                         size_t max_executors, uint64_t max_state_bytes)
+    : context_(context),
+      module_(std::move(module)),
+      max_executors_(std::max<size_t>(1, max_executors)),
+      max_state_bytes_(max_state_bytes) {}
+
+CommandPool::~CommandPool() noexcept(false) {
+  for (auto& waiter : waiting_) {
+    waiter->reject(KJ_EXCEPTION(DISCONNECTED, "the worker is unloading this module"));
+  }
+}
+
+absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn() {
+  int sockets[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
+    return absl::ResourceExhaustedError(absl::StrCat("socketpair: ", std::strerror(errno)));
+  }
+  const LinkedModule& module = *module_;
+  absl::StatusOr<kj::Own<ChildProcess>> child = ChildProcess::Spawn(
+      context_.io, context_.events, ChildLimits{}, [&] { ServeCommands(module); }, sockets[1]);
+  close(sockets[1]);
+  if (!child.ok()) {
+    close(sockets[0]);
+    return child.status();
+  }
+  auto executor = kj::heap<Executor>();
+  executor->process = kj::mv(*child);
+  executor->control = context_.io.wrapSocketFd(sockets[0],
+                                               kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  executor->exit = executor->process->OnExit().fork();
+  Executor* raw = executor.get();
+  executor->watch = executor->exit.addBranch()
+                        .then([raw](int) { raw->dead = true; }, [](kj::Exception&&) {})
+                        .eagerlyEvaluate(nullptr);
+  ++live_;
+  return executor;
+}
+
+kj::Promise<kj::Own<CommandPool::Executor>> CommandPool::Acquire() {
+  while (!idle_.empty()) {
+    kj::Own<Executor> executor = kj::mv(idle_.back());
+    idle_.pop_back();
+    if (!executor->dead) return kj::mv(executor);
+    Retire(kj::mv(executor));
+  }
+  if (live_ < max_executors_) {
+    absl::StatusOr<kj::Own<Executor>> spawned = Spawn();
+    if (!spawned.ok()) {
+      return KJ_EXCEPTION(FAILED, "cannot start a command executor",
+                          std::string(spawned.status().message()));
+    }
+    return kj::mv(*spawned);
+  }
+  auto waiter = kj::newPromiseAndFulfiller<kj::Own<Executor>>();
+  waiting_.push_back(kj::mv(waiter.fulfiller));
+  return kj::mv(waiter.promise);
+}
+
+void CommandPool::Release(kj::Own<Executor> executor) {
+  if (executor->dead) return Retire(kj::mv(executor));
+  while (!waiting_.empty()) {
+    auto waiter = kj::mv(waiting_.front());
+    waiting_.pop_front();
+    if (waiter->isWaiting()) return waiter->fulfill(kj::mv(executor));
+  }
+  idle_.push_back(kj::mv(executor));
+}
+
+void CommandPool::Retire(kj::Own<Executor> executor) {
+  executor = nullptr;  // kills and reaps the process if it still runs
+  --live_;
+  // Its place is free: a queued job gets a new executor.
+  while (!waiting_.empty() && live_ < max_executors_) {
+    auto waiter = kj::mv(waiting_.front());
+    waiting_.pop_front();
+    if (!waiter->isWaiting()) continue;
+    absl::StatusOr<kj::Own<Executor>> spawned = Spawn();
+    if (spawned.ok()) {
+      waiter->fulfill(kj::mv(*spawned));
+    } else {
+      waiter->reject(KJ_EXCEPTION(FAILED, "cannot start a command executor",
+                                  std::string(spawned.status().message())));
+    }
+  }
+}
+
+kj::Promise<JobOutcome> CommandPool::Run(std::string name, std::string state,
+                                         const JobLimits& limits, JobIo& io) {
+  auto job = kj::heap<Job>(Job{kj::mv(name), kj::mv(state), limits, io});
+  Job& job_ref = *job;
+  return Acquire()
+      .then(
+          [this, &job_ref](kj::Own<Executor> executor) {
+            Executor& executor_ref = *executor;
+            return RunOn(executor_ref, job_ref)
+                .then([this, &job_ref, executor = kj::mv(executor)](JobOutcome outcome) mutable {
+                  if (job_ref.executor_healthy) {
+                    Release(kj::mv(executor));
+                  } else {
+                    Retire(kj::mv(executor));
+                  }
+                  return outcome;
+                });
+          },
+          [](kj::Exception&& exception) {
+            return JobOutcome::Failed(JobOutcome::Stage::kStart,
+                                      exception.getDescription().cStr());
+          })
+      .attach(kj::mv(job));
+}
+
+kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
+  RequestHeader request;
+  request.name_bytes = static_cast<uint32_t>(job.name.size());
+  request.state_bytes = job.state.size();
+  request.memory_bytes = job.limits.memory_bytes;
+  request.output_bytes = job.limits.output_bytes;
+  auto frame = kj::heapArray<kj::byte>(sizeof request + job.name.size() + job.state.size());
+  std::memcpy(frame.begin(), &request, sizeof request);
+  std::memcpy(frame.begin() + sizeof request, job.name.data(), job.name.size());
+  std::memcpy(frame.begin() + sizeof request + job.name.size(), job.state.data(),
+              job.state.size());
+
+  kj::Promise<void> watchdog = kj::NEVER_DONE;
+  if (job.limits.wall_time_ms != 0) {
+    watchdog = context_.timer.afterDelay(job.limits.wall_time_ms * kj::MILLISECONDS)
+                   .then([&executor, &job] {
+                     job.timed_out = true;
+                     executor.process->KillGroup();
+                   })
+                   .eagerlyEvaluate(nullptr);
+  }
+
+  const uint64_t output_bound = job.limits.output_bytes == 0 ? kMaxUnlimitedOutputBytes
+                                                             : 2 * job.limits.output_bytes;
+  auto header = kj::heap<ResponseHeader>();
+  ResponseHeader& header_ref = *header;
+  kj::Promise<kj::Maybe<JobOutcome>> answered =
+      executor.control->write(frame.begin(), frame.size())
+          .attach(kj::mv(frame))
+          .then([&executor, &header_ref] {
+            return executor.control->tryRead(&header_ref, sizeof header_ref, sizeof header_ref);
+          })
+          .then([this, &executor, &header_ref, &job,
+                 output_bound](size_t n) -> kj::Promise<kj::Maybe<JobOutcome>> {
+            const ResponseHeader& h = header_ref;
+            if (n < sizeof h) return kj::Maybe<JobOutcome>(nullptr);  // it died mid-job
+            bool bounded = h.magic == command_protocol::kResponseMagic &&
+                           h.state_bytes <= max_state_bytes_ &&
+                           h.type_bytes <= kMaxExceptionTextBytes &&
+                           h.message_bytes <= kMaxExceptionTextBytes &&
+                           h.stdout_bytes <= output_bound && h.stderr_bytes <= output_bound &&
+                           h.stdout_bytes + h.stderr_bytes <= output_bound;
+            if (!bounded) {
+              executor.process->KillGroup();
+              return kj::Maybe<JobOutcome>(JobOutcome::Failed(
+                  JobOutcome::Stage::kInternal, "the command executor sent a malformed answer"));
+            }
+            size_t total = h.state_bytes + h.type_bytes + h.message_bytes + h.stdout_bytes +
+                           h.stderr_bytes;
+            auto body = kj::heapArray<kj::byte>(total);
+            kj::byte* begin = body.begin();
+            return executor.control->tryRead(begin, total, total)
+                .then([this, &job, &header_ref, total,
+                       body = kj::mv(body)](size_t got) mutable -> kj::Promise<kj::Maybe<JobOutcome>> {
+                  if (got < total) return kj::Maybe<JobOutcome>(nullptr);
+                  const ResponseHeader& h = header_ref;
+                  const char* cursor = reinterpret_cast<const char*>(body.begin());
+                  auto take = [&cursor](uint64_t bytes) {
+                    std::string piece(cursor, bytes);
+                    cursor += bytes;
+                    return piece;
+                  };
+                  JobOutcome outcome;
+                  outcome.state = take(h.state_bytes);
+                  outcome.exception_type = take(h.type_bytes);
+                  outcome.message = take(h.message_bytes);
+                  std::string out = take(h.stdout_bytes);
+                  std::string err = take(h.stderr_bytes);
+                  switch (h.status) {
+                    case Status::kOk:
+                      outcome.kind = JobOutcome::Kind::kExited;
+                      outcome.code = h.code;
+                      break;
+                    case Status::kException:
+                      outcome.kind = JobOutcome::Kind::kException;
+                      break;
+                    case Status::kBadState:
+                      outcome = JobOutcome::Failed(JobOutcome::Stage::kRequest, outcome.message);
+                      break;
+                    case Status::kUnknownCommand:
+                      outcome = JobOutcome::Failed(
+                          JobOutcome::Stage::kRequest,
+                          absl::StrCat("the module has no command named '", job.name, "'"));
+                      break;
+                    default:
+                      outcome = JobOutcome::Failed(JobOutcome::Stage::kInternal,
+                                                   "the command executor sent an unknown status");
+                      return kj::Maybe<JobOutcome>(outcome);
+                  }
+                  job.executor_healthy = true;
+                  auto bytes = [](const std::string& text) {
+                    return kj::heapArray<kj::byte>(
+                        reinterpret_cast<const kj::byte*>(text.data()), text.size());
+                  };
+                  return job.io.Write(OutputKind::kStdout, bytes(out))
+                      .then([&job, err = kj::mv(err), bytes] {
+                        return job.io.Write(OutputKind::kStderr, bytes(err));
+                      })
+                      .then([outcome = kj::mv(outcome)]() mutable {
+                        return kj::Maybe<JobOutcome>(kj::mv(outcome));
+                      });
+                });
+          },
+          // A write or read error: the executor is gone.
+          [](kj::Exception&&) { return kj::Maybe<JobOutcome>(nullptr); });
+
+  return answered
+      .then([&executor, &job](kj::Maybe<JobOutcome> answer) -> kj::Promise<JobOutcome> {
+        KJ_IF_MAYBE(outcome, answer) {
+          outcome->run_us = MicrosecondsSince(job.started);
+          return kj::mv(*outcome);
+        }
+        // No answer: the executor died (crash, exit(), a limit, or our timeout).
+        job.executor_healthy = false;
+        return executor.exit.addBranch().then([&job](int status) {
+          JobOutcome outcome;
+          outcome.run_us = MicrosecondsSince(job.started);
+          if (job.timed_out) {
+            outcome.kind = JobOutcome::Kind::kTimedOut;
+            outcome.limit_ms = job.limits.wall_time_ms;
+          } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
+            outcome.kind = JobOutcome::Kind::kOutputLimitExceeded;
+            outcome.output_bytes = job.limits.output_bytes;
+          } else if (WIFSIGNALED(status)) {
+            outcome.kind = JobOutcome::Kind::kSignaled;
+            outcome.code = WTERMSIG(status);
+          } else {
+            outcome.kind = JobOutcome::Kind::kExited;
+            outcome.code = WEXITSTATUS(status);
+          }
+          return outcome;
+        });
+      })
+      .attach(kj::mv(watchdog), kj::mv(header));
+}
+
+CommandPoolSet::CommandPoolSet(ExecutionContext& context, size_t max_pools,
+                               size_t executors_per_pool, uint64_t max_state_bytes)
+    : context_(context),
+      max_pools_(std::max<size_t>(1, max_pools)),
+      executors_per_pool_(executors_per_pool),
+      max_state_bytes_(max_state_bytes) {}
+
+std::shared_ptr<CommandPool> CommandPoolSet::For(
+    const std::shared_ptr<const LinkedModule>& module) {
+  auto it = pools_.find(module.get());
+  if (it == pools_.end()) {
+    if (pools_.size() >= max_pools_) {
+      auto oldest = std::min_element(pools_.begin(), pools_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_use < b.second.last_use;
+      });
+      pools_.erase(oldest);
+    }
+    auto pool =
+        std::make_shared<CommandPool>(context_, module, executors_per_pool_, max_state_bytes_);
+    it = pools_.emplace(module.get(), Entry{std::move(pool), 0}).first;
+  }
+  it->second.last_use = ++clock_;
+  return it->second.pool;
+}
+
+}  // namespace rexec

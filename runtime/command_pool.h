@@ -1,0 +1,78 @@
+// Runs command jobs of one module on a pool of warm executor processes.
+//
+// A command job is a function call, not a program: forking per job (about a millisecond) would
+// cost more than the job. Each executor is forked once from the worker after the module is
+// linked, runs the module's initializers, then serves jobs one at a time (command_executor.h).
+// The pool starts executors on demand up to its size, queues jobs beyond that, and replaces an
+// executor that crashed, called exit() or hit a limit. The worker never trusts an executor's
+// answer: sizes are bounded and a malformed answer ends that executor.
+#pragma once
+
+#include <kj/async-io.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/job_io.h"
+#include "runtime/job_outcome.h"
+#include "runtime/program_executor.h"
+
+namespace rexec {
+
+class CommandPool {
+ public:
+  CommandPool(ExecutionContext& context, std::shared_ptr<const LinkedModule> module,
+              size_t max_executors, uint64_t max_state_bytes);
+  ~CommandPool() noexcept(false);
+
+  // Output goes to `io` once the job ends (an executor's output is per job, not streamed).
+  kj::Promise<JobOutcome> Run(std::string name, std::string state, const JobLimits& limits,
+                              JobIo& io);
+
+  size_t live_executors() const { return live_; }
+
+ private:
+  struct Executor;
+  struct Job;
+
+  kj::Promise<kj::Own<Executor>> Acquire();
+  void Release(kj::Own<Executor> executor);
+  void Retire(kj::Own<Executor> executor);
+  absl::StatusOr<kj::Own<Executor>> Spawn();
+  kj::Promise<JobOutcome> RunOn(Executor& executor, Job& job);
+
+  ExecutionContext& context_;
+  std::shared_ptr<const LinkedModule> module_;
+  const size_t max_executors_;
+  const uint64_t max_state_bytes_;
+  size_t live_ = 0;
+  std::vector<kj::Own<Executor>> idle_;
+  std::deque<kj::Own<kj::PromiseFulfiller<kj::Own<Executor>>>> waiting_;
+};
+
+// The pools of the modules whose commands ran recently, at most `max_pools` (least recently used
+// go first; a pool's running jobs keep it alive until they end).
+class CommandPoolSet {
+ public:
+  CommandPoolSet(ExecutionContext& context, size_t max_pools, size_t executors_per_pool,
+                 uint64_t max_state_bytes);
+
+  std::shared_ptr<CommandPool> For(const std::shared_ptr<const LinkedModule>& module);
+
+ private:
+  struct Entry {
+    std::shared_ptr<CommandPool> pool;
+    uint64_t last_use;
+  };
+  ExecutionContext& context_;
+  const size_t max_pools_;
+  const size_t executors_per_pool_;
+  const uint64_t max_state_bytes_;
+  uint64_t clock_ = 0;
+  std::map<const LinkedModule*, Entry> pools_;
+};
+
+}  // namespace rexec

@@ -1,0 +1,46 @@
+// Frames between the worker and a command executor process, over a stream socket.
+//
+// An executor is a long-lived child that holds one linked module and runs its commands one job
+// at a time, so a command job costs one message each way instead of a fork. The executor runs
+// user code, so the worker treats every response as untrusted: sizes are bounded, and anything
+// malformed ends that executor.
+//
+//   request:  RequestHeader, command name, state
+//   response: ResponseHeader, state, exception type, exception message, stdout, stderr
+#pragma once
+
+#include <cstdint>
+
+namespace rexec::command_protocol {
+
+inline constexpr uint32_t kRequestMagic = 0x72785271;   // "rxRq"
+inline constexpr uint32_t kResponseMagic = 0x72785273;  // "rxRs"
+
+struct RequestHeader {
+  uint32_t magic = kRequestMagic;
+  uint32_t name_bytes = 0;
+  uint64_t state_bytes = 0;
+  uint64_t memory_bytes = 0;  // 0: unlimited
+  uint64_t output_bytes = 0;  // stdout + stderr; 0: unlimited
+};
+
+enum class Status : uint32_t {
+  kOk = 0,              // main() returned; `code` is its result and `state` the new state
+  kBadState = 1,        // the state could not be decoded; `message` says why
+  kException = 2,       // main() threw: `type` and `message`
+  kUnknownCommand = 3,  // no REXEC_COMMAND of that name in the module
+};
+
+struct ResponseHeader {
+  uint32_t magic = kResponseMagic;
+  Status status = Status::kOk;
+  int32_t code = 0;
+  uint32_t reserved = 0;
+  uint64_t state_bytes = 0;
+  uint64_t type_bytes = 0;
+  uint64_t message_bytes = 0;
+  uint64_t stdout_bytes = 0;
+  uint64_t stderr_bytes = 0;
+};
+
+}  // namespace rexec::command_protocol

@@ -1,0 +1,166 @@
+// The pool and its executors, with command entries written by hand against the C ABI of
+// rexec/command.h (the state codec has tests of its own).
+#include "runtime/command_pool.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "runtime/jit_session.h"
+#include "runtime/object_compiler.h"
+#include "tests/support/compile_source.h"
+
+namespace rexec {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::CompileSource;
+
+// Commands that echo, count, print, throw, crash, exit and hang, each taking its state as text.
+constexpr char kCommands[] = R"(
+  #include <rexec/command.h>
+  #include <cstdio>
+  #include <cstdlib>
+  #include <string>
+  static int calls = 0;
+  static std::string Text(const rexec_command_call* call) {
+    return std::string(reinterpret_cast<const char*>(call->state_in), call->state_in_size);
+  }
+  static void Reply(const rexec_command_call* call, const std::string& text) {
+    call->state_out(call->context, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  }
+  extern "C" int echo(const rexec_command_call* call) __asm__("rexec.command.Echo");
+  extern "C" int echo(const rexec_command_call* call) {
+    std::printf("out:%s\n", Text(call).c_str());
+    std::fprintf(stderr, "err\n");
+    Reply(call, Text(call) + "!");
+    return 7;
+  }
+  extern "C" int count(const rexec_command_call* call) __asm__("rexec.command.Count");
+  extern "C" int count(const rexec_command_call* call) { Reply(call, std::to_string(++calls)); return 0; }
+  extern "C" int bad(const rexec_command_call* call) __asm__("rexec.command.Bad");
+  extern "C" int bad(const rexec_command_call* call) {
+    call->failure(call->context, REXEC_FAILURE_EXCEPTION, "std::runtime_error", "boom");
+    return 0;
+  }
+  extern "C" int crash(const rexec_command_call*) __asm__("rexec.command.Crash");
+  extern "C" int crash(const rexec_command_call*) { std::abort(); }
+  extern "C" int quit(const rexec_command_call*) __asm__("rexec.command.Quit");
+  extern "C" int quit(const rexec_command_call*) { std::exit(3); }
+  extern "C" int hang(const rexec_command_call*) __asm__("rexec.command.Hang");
+  extern "C" int hang(const rexec_command_call*) { for (;;) {} }
+  extern "C" int spam(const rexec_command_call*) __asm__("rexec.command.Spam");
+  extern "C" int spam(const rexec_command_call*) { for (;;) std::puts("0123456789"); }
+)";
+
+class CommandPoolTest : public ::testing::Test {
+ protected:
+  CommandPoolTest()
+      : io_(std::make_unique<kj::AsyncIoContext>(kj::setupAsyncIo())),
+        context_{*io_->lowLevelProvider, io_->unixEventPort, io_->provider->getTimer()} {}
+
+  void SetUp() override {
+    auto compiler = ObjectCompiler::ForHost();
+    ASSERT_TRUE(compiler.ok());
+    auto session = JitSession::Create();
+    ASSERT_TRUE(session.ok());
+    session_ = std::move(*session);
+    Module module = CompileSource(kCommands);
+    auto object = (*compiler)->Compile(module.bitcode);
+    ASSERT_TRUE(object.ok()) << object.status();
+    auto linked = session_->Link(module.hash, *object);
+    ASSERT_TRUE(linked.ok()) << linked.status();
+    module_ = *linked;
+    pool_ = std::make_unique<CommandPool>(context_, module_, 2, 1 << 20);
+  }
+
+  void TearDown() override {
+    pool_ = nullptr;
+    module_ = nullptr;
+  }
+
+  JobOutcome Run(const std::string& name, const std::string& state, BufferedJobIo& io,
+                 JobLimits limits = {}) {
+    return pool_->Run(name, state, limits, io).wait(io_->waitScope);
+  }
+
+  std::unique_ptr<kj::AsyncIoContext> io_;
+  ExecutionContext context_;
+  std::unique_ptr<JitSession> session_;
+  std::shared_ptr<const LinkedModule> module_;
+  std::unique_ptr<CommandPool> pool_;
+};
+
+TEST_F(CommandPoolTest, RunsACommandAndReturnsStateCodeAndOutput) {
+  BufferedJobIo io;
+  JobOutcome outcome = Run("Echo", "hi", io);
+  EXPECT_EQ(outcome.kind, JobOutcome::Kind::kExited);
+  EXPECT_EQ(outcome.code, 7);
+  EXPECT_EQ(outcome.state, "hi!");
+  EXPECT_EQ(io.stdout_text(), "out:hi\n");
+  EXPECT_EQ(io.stderr_text(), "err\n");
+}
+
+TEST_F(CommandPoolTest, OutputBelongsToExactlyOneJob) {
+  for (const char* state : {"a", "b", "c"}) {
+    BufferedJobIo io;
+    Run("Echo", state, io);
+    EXPECT_EQ(io.stdout_text(), std::string("out:") + state + "\n");
+  }
+}
+
+TEST_F(CommandPoolTest, ExecutorsStayWarmBetweenJobs) {
+  // Two executors at most, so six sequential jobs reuse one process: its counter keeps counting.
+  std::string last;
+  for (int i = 0; i < 6; ++i) {
+    BufferedJobIo io;
+    last = Run("Count", "", io).state;
+  }
+  EXPECT_EQ(last, "6");
+  EXPECT_EQ(pool_->live_executors(), 1u);
+}
+
+TEST_F(CommandPoolTest, ManyConcurrentJobsQueueForTheExecutors) {
+  std::vector<std::unique_ptr<BufferedJobIo>> ios;
+  std::vector<kj::Promise<JobOutcome>> jobs;
+  for (int i = 0; i < 50; ++i) {
+    ios.push_back(std::make_unique<BufferedJobIo>());
+    jobs.push_back(pool_->Run("Echo", std::to_string(i), {}, *ios.back()));
+  }
+  for (int i = 0; i < 50; ++i) {
+    JobOutcome outcome = jobs[i].wait(io_->waitScope);
+    EXPECT_EQ(outcome.state, std::to_string(i) + "!");
+    EXPECT_EQ(ios[i]->stdout_text(), "out:" + std::to_string(i) + "\n");
+  }
+  EXPECT_LE(pool_->live_executors(), 2u);
+}
+
+TEST_F(CommandPoolTest, ReportsExceptionsAndUnknownCommands) {
+  BufferedJobIo io;
+  JobOutcome thrown = Run("Bad", "", io);
+  EXPECT_EQ(thrown.kind, JobOutcome::Kind::kException);
+  EXPECT_EQ(thrown.exception_type, "std::runtime_error");
+  EXPECT_EQ(thrown.message, "boom");
+  JobOutcome unknown = Run("Nope", "", io);
+  EXPECT_EQ(unknown.kind, JobOutcome::Kind::kFailed);
+  EXPECT_THAT(unknown.message, HasSubstr("Nope"));
+}
+
+TEST_F(CommandPoolTest, CrashesExitsAndTimeoutsEndOnlyTheirExecutor) {
+  BufferedJobIo io;
+  JobOutcome crashed = Run("Crash", "", io);
+  EXPECT_EQ(crashed.kind, JobOutcome::Kind::kSignaled);
+  EXPECT_EQ(crashed.code, 6);
+  JobOutcome exited = Run("Quit", "", io);
+  EXPECT_EQ(exited.kind, JobOutcome::Kind::kExited);
+  EXPECT_EQ(exited.code, 3);
+  JobOutcome hung = Run("Hang", "", io, {.wall_time_ms = 200});
+  EXPECT_EQ(hung.kind, JobOutcome::Kind::kTimedOut);
+  JobOutcome spammed = Run("Spam", "", io, {.output_bytes = 4096});
+  EXPECT_EQ(spammed.kind, JobOutcome::Kind::kOutputLimitExceeded);
+  // The pool replaced them all and serves on.
+  BufferedJobIo after;
+  EXPECT_EQ(Run("Echo", "x", after).state, "x!");
+}
+
+}  // namespace
+}  // namespace rexec
