@@ -4,10 +4,12 @@
 #include <signal.h>
 
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <filesystem>
 #include <optional>
 
-#include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
@@ -60,7 +62,12 @@ class Client::Impl {
 
   ~Impl() {
     // Connection objects belong to the loop thread: destroy them there.
-    loop_.executor().executeSync([this] { connection_ = nullptr; });
+    loop_.executor().executeSync([this] {
+      uploads_.clear();
+      tasks_ = nullptr;  // cancels jobs still in flight
+      worker_.reset();
+      connection_ = nullptr;
+    });
   }
 
   absl::Status Connect(const std::string& address) {
@@ -103,7 +110,7 @@ class Client::Impl {
 
   absl::Status Upload(const Module& module, bool* skipped) {
     return Call([this, &module, skipped]() -> kj::Promise<absl::Status> {
-      return UploadOnLoop(module).then([skipped](bool was_skipped) {
+      return UploadIfMissing(module).then([skipped](bool was_skipped) {
         if (skipped != nullptr) *skipped = was_skipped;
         return absl::OkStatus();
       });
@@ -116,30 +123,37 @@ class Client::Impl {
     if (!module.has_main) {
       return absl::InvalidArgumentError("the module has no main() to run as a program");
     }
-    JobReport report;
-    absl::Status status = Call(
-        [&]() -> kj::Promise<absl::Status> {
-          auto started = std::chrono::steady_clock::now();
-          wire::JobIo::Client io = kj::heap<StreamJobIo>(streams);
-          auto fill = [&](wire::Job::Builder job) {
-            job.setModule(AsData(module.hash.bytes()));
-            auto wire_limits = job.initLimits();
-            wire_limits.setWallTimeMs(limits.wall_time_ms);
-            wire_limits.setMemoryBytes(limits.memory_bytes);
-            wire_limits.setOutputBytes(limits.output_bytes);
-            auto program = job.initEntry().initProgram();
-            program.setName(name);
-            auto list = program.initArgs(args.size());
-            for (size_t i = 0; i < args.size(); ++i) list.set(i, args[i]);
-          };
-          return RunWithUpload(module, fill, io, report).then([&report, started] {
-            report.timings.total_us = MicrosecondsSince(started);
-            return absl::OkStatus();
-          });
-        },
-        LostConnectionMessage());
-    if (!status.ok()) return status;
-    return report;
+    JobFiller fill = [&](wire::Job::Builder job) {
+      FillCommon(module, limits, job);
+      auto program = job.initEntry().initProgram();
+      program.setName(name);
+      auto list = program.initArgs(args.size());
+      for (size_t i = 0; i < args.size(); ++i) list.set(i, args[i]);
+    };
+    return RunAndWait(Borrowed(module), std::move(fill), streams);
+  }
+
+  absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
+                                       const std::string& state, JobLimitsRequest limits) {
+    return RunAndWait(Borrowed(module), CommandFiller(module, name, state, limits), std::nullopt);
+  }
+
+  void SubmitCommand(const Module& module, const std::string& name, std::string state,
+                     JobLimitsRequest limits,
+                     std::function<void(absl::StatusOr<JobReport>)> done) {
+    std::shared_ptr<const Module> owned = Retained(module);
+    auto shared_state = std::make_shared<const std::string>(std::move(state));
+    loop_.executor().executeSync([&] {
+      JobFiller fill = [owned, name, shared_state, limits](wire::Job::Builder job) {
+        CommandFiller(*owned, name, *shared_state, limits)(job);
+      };
+      std::string context = LostConnectionMessage();
+      tasks_->add(kj::evalNow([&] { return RunJob(owned, std::move(fill), nullptr); })
+                     .then([done](JobReport report) { done(std::move(report)); },
+                           [done, context](kj::Exception&& exception) {
+                             done(ToStatus(exception, context));
+                           }));
+    });
   }
 
   absl::StatusOr<WorkerStatistics> Stats() {
@@ -206,65 +220,134 @@ class Client::Impl {
     return absl::StrCat("lost connection to worker at ", description_.address);
   }
 
+  using JobFiller = std::function<void(wire::Job::Builder)>;
+
+  static absl::Status ToStatus(const kj::Exception& exception, const std::string& context) {
+    std::string reason = exception.getDescription().cStr();
+    if (exception.getType() == kj::Exception::Type::DISCONNECTED) {
+      return absl::UnavailableError(absl::StrCat(context, ": ", reason));
+    }
+    return absl::InternalError(absl::StrCat(context, ": ", reason));
+  }
+
   // Runs `start` on the loop thread and waits for its status; a kj exception (disconnect, a
   // worker-side error) becomes a status whose message starts with `context`.
   template <typename Start>
   absl::Status Call(Start&& start, std::string context) {
     return loop_.executor().executeSync([&]() -> kj::Promise<absl::Status> {
       return kj::evalNow([&] { return start(); })
-          .catch_([context](kj::Exception&& exception) -> absl::Status {
-            std::string reason = exception.getDescription().cStr();
-            if (exception.getType() == kj::Exception::Type::DISCONNECTED) {
-              return absl::UnavailableError(absl::StrCat(context, ": ", reason));
-            }
-            return absl::InternalError(absl::StrCat(context, ": ", reason));
-          });
+          .catch_([context](kj::Exception&& exception) { return ToStatus(exception, context); });
     });
   }
 
+  // A module the caller keeps alive for the duration of a synchronous call.
+  static std::shared_ptr<const Module> Borrowed(const Module& module) {
+    return std::shared_ptr<const Module>(std::shared_ptr<void>(), &module);
+  }
+
+  // A module kept by the client, for jobs that outlive the caller's call (Submit).
+  std::shared_ptr<const Module> Retained(const Module& module) {
+    std::lock_guard lock(retained_mutex_);
+    std::shared_ptr<const Module>& kept = retained_[module.hash];
+    if (kept == nullptr) kept = std::make_shared<const Module>(module);
+    return kept;
+  }
+
+  static void FillCommon(const Module& module, JobLimitsRequest limits, wire::Job::Builder job) {
+    job.setModule(AsData(module.hash.bytes()));
+    auto wire_limits = job.initLimits();
+    wire_limits.setWallTimeMs(limits.wall_time_ms);
+    wire_limits.setMemoryBytes(limits.memory_bytes);
+    wire_limits.setOutputBytes(limits.output_bytes);
+  }
+
+  static JobFiller CommandFiller(const Module& module, const std::string& name,
+                                 const std::string& state, JobLimitsRequest limits) {
+    return [&module, &name, &state, limits](wire::Job::Builder job) {
+      FillCommon(module, limits, job);
+      auto command = job.initEntry().initCommand();
+      command.setName(name);
+      command.setState(AsData(state));
+    };
+  }
+
+  absl::StatusOr<JobReport> RunAndWait(std::shared_ptr<const Module> module, JobFiller fill,
+                                       std::optional<ProgramStreams> streams) {
+    JobReport report;
+    absl::Status status = Call(
+        [&]() -> kj::Promise<absl::Status> {
+          kj::Maybe<wire::JobIo::Client> io = nullptr;
+          if (streams) io = wire::JobIo::Client(kj::heap<StreamJobIo>(*streams));
+          return RunJob(module, std::move(fill), kj::mv(io)).then([&report](JobReport done) {
+            report = std::move(done);
+            return absl::OkStatus();
+          });
+        },
+        LostConnectionMessage());
+    if (!status.ok()) return status;
+    return report;
+  }
+
   // Resolves to true when the worker already had the module.
-  kj::Promise<bool> UploadOnLoop(const Module& module) {
-    KJ_REQUIRE(module.bitcode.size() <= description_.max_module_bytes,
-               "module is larger than the worker accepts", module.bitcode.size(),
-               description_.max_module_bytes);
+  kj::Promise<bool> UploadIfMissing(const Module& module) {
     auto query = worker_->findMissingRequest();
     query.initModules(1).set(0, AsData(module.hash.bytes()));
     return query.send().then([this, &module](capnp::Response<wire::Worker::FindMissingResults> r) {
       if (r.getMissing().size() == 0) return kj::Promise<bool>(true);
-      return SendUpload(module).then([] { return false; });
+      return Upload(Borrowed(module)).then([] { return false; });
     });
   }
 
-  kj::Promise<void> SendUpload(const Module& module) {
-    auto upload = worker_->uploadRequest();
-    upload.setHash(AsData(module.hash.bytes()));
-    upload.setBitcode(AsData(module.bitcode));
-    return upload.send().ignoreResult();
+  // One upload per module at a time, however many jobs found it missing at once.
+  kj::Promise<void> Upload(std::shared_ptr<const Module> module) {
+    KJ_REQUIRE(module->bitcode.size() <= description_.max_module_bytes,
+               "module is larger than the worker accepts", module->bitcode.size(),
+               description_.max_module_bytes);
+    auto in_flight = uploads_.find(module->hash);
+    if (in_flight == uploads_.end()) {
+      auto upload = worker_->uploadRequest();
+      upload.setHash(AsData(module->hash.bytes()));
+      upload.setBitcode(AsData(module->bitcode));
+      ContentHash hash = module->hash;
+      kj::Promise<void> sent = upload.send().ignoreResult().attach(kj::mv(module));
+      in_flight = uploads_.emplace(hash, sent.fork()).first;
+      // Forget it once done, in a later turn (never inside the fork's own continuation).
+      tasks_->add(in_flight->second.addBranch().then(
+          [this, hash] { uploads_.erase(hash); }, [this, hash](kj::Exception&&) {
+            uploads_.erase(hash);
+          }));
+    }
+    return in_flight->second.addBranch();
   }
 
   // The warm path is one round trip: run first; upload and retry once if the worker lacks it.
-  template <typename Fill>
-  kj::Promise<void> RunWithUpload(const Module& module, Fill fill, wire::JobIo::Client io,
-                                  JobReport& report, bool retried = false) {
+  kj::Promise<JobReport> RunJob(std::shared_ptr<const Module> module, JobFiller fill,
+                                kj::Maybe<wire::JobIo::Client> io, bool retried = false,
+                                uint64_t upload_us = 0) {
+    auto started = std::chrono::steady_clock::now();
     auto request = worker_->runRequest();
     fill(request.initJob());
-    request.setIo(io);
+    KJ_IF_MAYBE(job_io, io) { request.setIo(*job_io); }
     return request.send().then(
-        [this, &module, fill, io, &report, retried](
-            capnp::Response<wire::Worker::RunResults> response) mutable -> kj::Promise<void> {
+        [this, module = std::move(module), fill = std::move(fill), io = kj::mv(io), retried,
+         upload_us, started](capnp::Response<wire::Worker::RunResults> response) mutable
+        -> kj::Promise<JobReport> {
           auto result = response.getResult();
           if (result.getOutcome().isMissingModule()) {
             KJ_REQUIRE(!retried, "worker lost the module right after it was uploaded");
             auto upload_started = std::chrono::steady_clock::now();
-            return SendUpload(module).then([this, &module, fill, io, &report, upload_started]() mutable {
-              uint64_t upload_us = MicrosecondsSince(upload_started);
-              return RunWithUpload(module, fill, io, report, true)
-                  .then([&report, upload_us] { report.timings.upload_us = upload_us; });
+            return Upload(module).then([this, module, fill = std::move(fill), io = kj::mv(io),
+                                        upload_started]() mutable {
+              return RunJob(std::move(module), std::move(fill), kj::mv(io), true,
+                            MicrosecondsSince(upload_started));
             });
           }
+          JobReport report;
           ReadResult(result, report);
           report.timings.upload_skipped = !retried;
-          return kj::READY_NOW;
+          report.timings.upload_us = upload_us;
+          report.timings.total_us = MicrosecondsSince(started) + upload_us;
+          return report;
         });
   }
 
@@ -314,8 +397,18 @@ class Client::Impl {
     report.timings.run_us = timings.getRunUs();
   }
 
+  class TaskErrors final : public kj::TaskSet::ErrorHandler {
+   public:
+    void taskFailed(kj::Exception&&) override {}  // each task reports its own failure
+  };
+
   EventLoopThread loop_;
   kj::Own<Connection> connection_;
+  TaskErrors task_errors_;
+  kj::Own<kj::TaskSet> tasks_ = kj::heap<kj::TaskSet>(task_errors_);  // loop thread only
+  absl::flat_hash_map<ContentHash, kj::ForkedPromise<void>> uploads_;
+  std::mutex retained_mutex_;
+  absl::flat_hash_map<ContentHash, std::shared_ptr<const Module>> retained_;
   std::optional<wire::Worker::Client> worker_;
 };
 
@@ -349,6 +442,17 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Local(WorkerOptions worker_optio
 const WorkerDescription& Client::worker() const { return impl_->description_; }
 
 absl::StatusOr<WorkerStatistics> Client::Stats() { return impl_->Stats(); }
+
+absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
+                                             const std::string& state, JobLimitsRequest limits) {
+  return impl_->RunCommand(module, name, state, limits);
+}
+
+void Client::SubmitCommand(const Module& module, const std::string& name, std::string state,
+                           JobLimitsRequest limits,
+                           std::function<void(absl::StatusOr<JobReport>)> done) {
+  impl_->SubmitCommand(module, name, std::move(state), limits, std::move(done));
+}
 
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,

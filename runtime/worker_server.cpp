@@ -118,7 +118,12 @@ struct WorkerServer::State {
     auto network = kj::heap<capnp::TwoPartyVatNetwork>(
         *stream, capnp::rpc::twoparty::Side::SERVER, reader_options);
     auto rpc = kj::heap(capnp::makeRpcServer(*network, gateway));
-    return network->onDisconnect().attach(kj::mv(rpc), kj::mv(network), kj::mv(stream));
+    // One attachment each: an outer attachment outlives an inner one, and the RPC system must
+    // go before the network it talks through, the network before its stream.
+    return network->onDisconnect()
+        .attach(kj::mv(rpc))
+        .attach(kj::mv(network))
+        .attach(kj::mv(stream));
   }
 
   kj::Promise<void> AcceptLoop() {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -147,6 +148,16 @@ class Client {
   absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
                                        ProgramStreams streams = {}, JobLimitsRequest limits = {},
                                        const std::string& name = "program");
+
+  // Runs REXEC_COMMAND(name) with an encoded state (rexec::encode_state); the new state is in
+  // the report's `state`, the output in stdout_text/stderr_text. Run<T> below is the typed form.
+  absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
+                                       const std::string& state, JobLimitsRequest limits = {});
+  // Starts the job and returns at once; `done` is called (on the client's own thread) when it
+  // ends. Many jobs may be in flight on one connection.
+  void SubmitCommand(const Module& module, const std::string& name, std::string state,
+                     JobLimitsRequest limits,
+                     std::function<void(absl::StatusOr<JobReport>)> done);
 
   absl::StatusOr<WorkerStatistics> Stats();
 
