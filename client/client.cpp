@@ -156,6 +156,21 @@ class Client::Impl {
     });
   }
 
+  absl::Status Ping() {
+    return Call([this]() -> kj::Promise<absl::Status> {
+      return worker_->pingRequest().send().then([](auto) { return absl::OkStatus(); });
+    }, LostConnectionMessage());
+  }
+
+  void SubmitPing(std::function<void(absl::Status)> done) {
+    loop_.executor().executeSync([&] {
+      std::string context = LostConnectionMessage();
+      tasks_->add(worker_->pingRequest().send().then(
+          [done](auto) { done(absl::OkStatus()); },
+          [done, context](kj::Exception&& exception) { done(ToStatus(exception, context)); }));
+    });
+  }
+
   absl::StatusOr<WorkerStatistics> Stats() {
     WorkerStatistics out;
     absl::Status status = Call(
@@ -442,6 +457,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Local(WorkerOptions worker_optio
 const WorkerDescription& Client::worker() const { return impl_->description_; }
 
 absl::StatusOr<WorkerStatistics> Client::Stats() { return impl_->Stats(); }
+absl::Status Client::Ping() { return impl_->Ping(); }
+void Client::SubmitPing(std::function<void(absl::Status)> done) {
+  impl_->SubmitPing(std::move(done));
+}
 
 absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
                                              const std::string& state, JobLimitsRequest limits) {

@@ -297,6 +297,8 @@ class WorkerImpl final : public wire::Worker::Server {
     }
   }
 
+  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
+
   kj::Promise<void> stats(StatsContext context) override {
     auto stats = context.getResults().initStats();
     BlobStoreStats modules = state_.modules.stats();

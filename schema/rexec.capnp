@@ -29,6 +29,9 @@ interface Worker {
   # read from it; without, stdin is empty and output comes back in `result` (bounded).
 
   stats @4 () -> (stats :WorkerStats);
+
+  ping @5 () -> ();
+  # Does nothing: a liveness check, and the floor any job's round trip is measured against.
 }
 
 interface JobIo {

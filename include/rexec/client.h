@@ -161,6 +161,11 @@ class Client {
 
   absl::StatusOr<WorkerStatistics> Stats();
 
+  // One empty round trip to the worker.
+  absl::Status Ping();
+  // Starts a ping and returns at once; `done` is called on the client's thread (benchmarks).
+  void SubmitPing(std::function<void(absl::Status)> done);
+
   class Impl;
 
  private:
