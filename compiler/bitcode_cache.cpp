@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -16,7 +18,7 @@
 namespace rexec {
 namespace {
 
-constexpr char kManifestHeader[] = "rexec-bitcode-manifest-1";
+constexpr char kManifestHeader[] = "rexec-bitcode-manifest-2";
 // Entries kept per manifest: one per distinct state of the headers seen recently.
 constexpr size_t kMaxEntriesPerManifest = 8;
 constexpr uint64_t kMaxFileBytes = 1ull << 30;
@@ -28,10 +30,18 @@ struct FileStamp {
   int64_t mtime_ns = 0;
 };
 
+// A directory's list of names: a header created in an include directory that is searched
+// before the one that matched last time changes it, and must cause a recompile.
+struct DirectoryStamp {
+  std::string path;
+  ContentHash listing;  // see ListingOf
+};
+
 struct ManifestEntry {
   ContentHash module;
   std::string diagnostics;  // replayed on a hit, as ccache replays a compiler's stderr
   std::vector<FileStamp> files;
+  std::vector<DirectoryStamp> directories;
 };
 
 std::optional<std::string> ReadFile(const std::filesystem::path& path) {
@@ -63,15 +73,36 @@ bool StillMatches(const FileStamp& recorded) {
   return contents && ContentHash::Of(*contents) == recorded.content;
 }
 
+// Which of `watched_names` the directory holds. Only names the compilation read somewhere matter:
+// a new unrelated file (an editor's backup, a build output) must not cost a recompile.
+std::optional<ContentHash> ListingOf(const std::string& directory,
+                                     const std::set<std::string>& watched_names) {
+  std::error_code error;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    std::string name = entry.path().filename().string();
+    if (watched_names.contains(name)) names.push_back(std::move(name));
+  }
+  if (error) return std::nullopt;
+  std::sort(names.begin(), names.end());
+  ContentHasher hasher;
+  for (const std::string& name : names) hasher.Add(name);
+  return hasher.Finish();
+}
+
 std::string Serialize(const std::vector<ManifestEntry>& entries) {
   std::string text = absl::StrCat(kManifestHeader, "\n");
   for (const ManifestEntry& entry : entries) {
     absl::StrAppend(&text, "entry ", entry.module.hex(), " ", entry.files.size(), " ",
+                    entry.directories.size(), " ",
                     entry.diagnostics.empty() ? "-" : absl::BytesToHexString(entry.diagnostics),
                     "\n");
     for (const FileStamp& file : entry.files) {
       absl::StrAppend(&text, file.content.hex(), " ", file.size, " ", file.mtime_ns, " ",
                       file.path, "\n");
+    }
+    for (const DirectoryStamp& directory : entry.directories) {
+      absl::StrAppend(&text, directory.listing.hex(), " ", directory.path, "\n");
     }
   }
   return text;
@@ -86,10 +117,14 @@ std::vector<ManifestEntry> Parse(const std::string& text) {
   while (std::getline(in, line)) {
     std::vector<std::string> head = absl::StrSplit(line, ' ');
     size_t count = 0;
+    size_t directories = 0;
     std::optional<ContentHash> module =
-        head.size() == 4 ? ContentHash::FromHex(head[1]) : std::nullopt;
-    if (head[0] != "entry" || !module || !absl::SimpleAtoi(head[2], &count)) return {};
-    ManifestEntry entry{*module, head[3] == "-" ? "" : absl::HexStringToBytes(head[3]), {}};
+        head.size() == 5 ? ContentHash::FromHex(head[1]) : std::nullopt;
+    if (head[0] != "entry" || !module || !absl::SimpleAtoi(head[2], &count) ||
+        !absl::SimpleAtoi(head[3], &directories)) {
+      return {};
+    }
+    ManifestEntry entry{*module, head[4] == "-" ? "" : absl::HexStringToBytes(head[4]), {}, {}};
     for (size_t i = 0; i < count; ++i) {
       if (!std::getline(in, line)) return {};
       std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 3));
@@ -104,6 +139,14 @@ std::vector<ManifestEntry> Parse(const std::string& text) {
       file.path = fields[3];
       entry.files.push_back(std::move(file));
     }
+    for (size_t i = 0; i < directories; ++i) {
+      if (!std::getline(in, line)) return {};
+      std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 1));
+      std::optional<ContentHash> listing =
+          fields.size() == 2 ? ContentHash::FromHex(fields[0]) : std::nullopt;
+      if (!listing) return {};
+      entry.directories.push_back({fields[1], *listing});
+    }
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -113,6 +156,49 @@ std::string AbsolutePath(const std::string& path) {
   std::error_code error;
   std::filesystem::path absolute = std::filesystem::absolute(path, error);
   return error ? path : absolute.lexically_normal().string();
+}
+
+// The directories where a new file could change what an #include finds: the user's include
+// directories and those holding the sources and the user's own headers. System directories are
+// left out (a new system header is rare, and listing them on every lookup is not): the same
+// trade-off ccache's direct mode makes.
+std::vector<std::string> WatchedDirectories(const CompileOptions& options,
+                                            const std::vector<std::string>& inputs) {
+  std::set<std::string> directories;
+  for (size_t i = 0; i < options.flags.size(); ++i) {
+    const std::string& flag = options.flags[i];
+    for (const char* prefix : {"-I", "-iquote", "-isystem"}) {
+      std::string_view name(prefix);
+      if (flag == name && i + 1 < options.flags.size()) {
+        directories.insert(AbsolutePath(options.flags[i + 1]));
+      } else if (flag.size() > name.size() && flag.compare(0, name.size(), name) == 0) {
+        directories.insert(AbsolutePath(flag.substr(name.size())));
+      }
+    }
+  }
+  for (const std::string& input : inputs) {
+    std::string absolute = AbsolutePath(input);
+    if (absolute.rfind("/usr/", 0) == 0) continue;
+    directories.insert(std::filesystem::path(absolute).parent_path().string());
+  }
+  return {directories.begin(), directories.end()};
+}
+
+std::set<std::string> FileNames(const std::vector<FileStamp>& files) {
+  std::set<std::string> names;
+  for (const FileStamp& file : files) {
+    names.insert(std::filesystem::path(file.path).filename().string());
+  }
+  return names;
+}
+
+bool DirectoriesUnchanged(const ManifestEntry& entry) {
+  std::set<std::string> names = FileNames(entry.files);
+  for (const DirectoryStamp& directory : entry.directories) {
+    std::optional<ContentHash> listing = ListingOf(directory.path, names);
+    if (!listing || *listing != directory.listing) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -161,7 +247,7 @@ std::optional<Module> BitcodeCache::Lookup(const CompileOptions& options,
         break;
       }
     }
-    if (!matches) continue;
+    if (!matches || !DirectoriesUnchanged(entry)) continue;
     std::optional<std::string> bitcode = ReadFile(directory_ / "modules" / entry.module.hex());
     if (!bitcode || ContentHash::Of(*bitcode) != entry.module) return std::nullopt;
     absl::StatusOr<Module> module = InspectBitcode(std::move(*bitcode));
@@ -176,11 +262,16 @@ void BitcodeCache::Store(const CompileOptions& options, const Module& module,
                          const std::string& diagnostics, const std::vector<std::string>& inputs) {
   std::optional<ContentHash> key = ManifestKey(options);
   if (!key) return;
-  ManifestEntry entry{module.hash, diagnostics, {}};
+  ManifestEntry entry{module.hash, diagnostics, {}, {}};
   for (const std::string& input : inputs) {
     std::optional<FileStamp> stamp = Stamp(AbsolutePath(input));
     if (!stamp) return;  // an input vanished mid-compile: caching could serve stale code
     entry.files.push_back(std::move(*stamp));
+  }
+  std::set<std::string> names = FileNames(entry.files);
+  for (const std::string& directory : WatchedDirectories(options, inputs)) {
+    std::optional<ContentHash> listing = ListingOf(directory, names);
+    if (listing) entry.directories.push_back({directory, *listing});
   }
   const std::filesystem::path manifest_path = directory_ / "manifests" / key->hex();
   std::vector<ManifestEntry> entries;

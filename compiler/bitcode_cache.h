@@ -7,7 +7,10 @@
 // succeeds when every listed file still has the listed contents; files are re-hashed only when
 // their size or modification time changed since they were recorded. Editing any included header
 // therefore misses; touching one without changing it still hits, since the bitcode would be the
-// same.
+// same. Each entry also records which of the file names it read exist in the user's include
+// directories and in the directories of the sources and user headers, so a header created where
+// an #include would now find it also misses (system include directories are not watched, and an
+// #include "sub/x.h" is watched by its last component only).
 //
 // Files are written atomically and verified when read (the module by its own hash); anything
 // malformed counts as a miss and is overwritten by the next store.

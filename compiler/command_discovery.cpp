@@ -16,7 +16,13 @@ std::vector<CommandInfo> FindCommands(const llvm::Module& module) {
   for (const llvm::GlobalVariable& global : module.globals()) {
     llvm::StringRef name = global.getName();
     if (!name.starts_with(kMetaPrefix) || !global.hasInitializer()) continue;
-    auto* text = llvm::dyn_cast<llvm::ConstantDataSequential>(global.getInitializer());
+    // The descriptor is a compile-time string object: a char array, possibly inside a struct.
+    const llvm::Constant* initializer = global.getInitializer();
+    if (auto* wrapper = llvm::dyn_cast<llvm::ConstantStruct>(initializer);
+        wrapper != nullptr && wrapper->getNumOperands() == 1) {
+      initializer = wrapper->getOperand(0);
+    }
+    auto* text = llvm::dyn_cast<llvm::ConstantDataSequential>(initializer);
     if (text == nullptr || !text->isCString()) continue;
     llvm::StringRef command = name.drop_front(kMetaPrefix.size());
     // Metadata without its entry function is not a command the worker could run.

@@ -65,6 +65,11 @@ void SetUpChild(pid_t parent, const Pipe& in, const Pipe& out, const Pipe& err,
   setvbuf(stdout, nullptr, _IOLBF, 0);
 }
 
+// The child runs on the worker's stack: an exception escaping user code must not unwind into the
+// worker's frames (kj would catch it and go on serving the worker's connections in the child).
+// noexcept makes it std::terminate, exactly as in a native program whose main() throws.
+void RunBody(kj::FunctionParam<void()>& body) noexcept { body(); }
+
 }  // namespace
 
 ChildProcess::ChildProcess(kj::UnixEventPort& events, pid_t pid, int pidfd)
@@ -111,7 +116,7 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Spawn(kj::LowLevelAsyncIoPro
   }
   if (pid == 0) {
     SetUpChild(parent, *in, *out, *err, limits, extra_fd);
-    body();
+    RunBody(body);
     _exit(127);  // unreachable: the body ends the process
   }
 

@@ -8,7 +8,12 @@
 #include <mutex>
 #include <vector>
 
-extern "C" void __call_tls_dtors();  // glibc: runs the calling thread's thread_local destructors
+// glibc internals that its libc_nonshared.a wrappers (atexit, at_quick_exit, pthread_atfork) call;
+// a JIT-linked program gets no libc_nonshared.a, so rexec provides those wrappers itself.
+extern "C" void __call_tls_dtors();  // runs the calling thread's thread_local destructors
+extern "C" int __cxa_at_quick_exit(void (*function)(void*), void* dso_handle);
+extern "C" int __register_atfork(void (*prepare)(), void (*parent)(), void (*child)(),
+                                 void* dso_handle);
 
 namespace rexec {
 namespace {
@@ -37,10 +42,20 @@ extern "C" int rexec_atexit(void (*function)()) {
 
 extern "C" [[noreturn]] void rexec_exit(int code) { ExitChild(code); }
 
-const std::array<InterposedSymbol, 3> kSymbols = {{
+extern "C" int rexec_at_quick_exit(void (*function)()) {
+  return __cxa_at_quick_exit(reinterpret_cast<void (*)(void*)>(function), nullptr);
+}
+
+extern "C" int rexec_pthread_atfork(void (*prepare)(), void (*parent)(), void (*child)()) {
+  return __register_atfork(prepare, parent, child, nullptr);
+}
+
+const std::array<InterposedSymbol, 5> kSymbols = {{
     {"__cxa_atexit", reinterpret_cast<void*>(&rexec_cxa_atexit)},
     {"atexit", reinterpret_cast<void*>(&rexec_atexit)},
     {"exit", reinterpret_cast<void*>(&rexec_exit)},
+    {"at_quick_exit", reinterpret_cast<void*>(&rexec_at_quick_exit)},
+    {"pthread_atfork", reinterpret_cast<void*>(&rexec_pthread_atfork)},
 }};
 
 }  // namespace

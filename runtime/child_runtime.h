@@ -6,6 +6,8 @@
 // functions here, which keep the program's handlers in a list of their own and end the process
 // with exactly the effects a normal exit has on the program: thread_local destructors, exit
 // handlers in reverse order (static destructors included), stdio and iostreams flushed.
+// It also supplies at_quick_exit and pthread_atfork, which glibc ships only in the static
+// libc_nonshared.a that a normal link adds and a JIT link does not.
 #pragma once
 
 #include <span>

@@ -63,7 +63,7 @@ class CodeCache {
   BlobStore& objects_;
   const size_t max_linked_modules_;
   std::unique_ptr<ObjectCompiler> compiler_;  // used on the background thread only
-  std::unique_ptr<JitSession> jit_;
+  std::shared_ptr<JitSession> jit_;
   EventLoopThread thread_;
   absl::flat_hash_map<ContentHash, Linked> linked_;
   std::list<ContentHash> lru_;

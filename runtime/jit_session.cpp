@@ -101,10 +101,10 @@ std::vector<std::string> LinkedModule::command_names() const {
   return names;
 }
 
-absl::StatusOr<std::unique_ptr<JitSession>> JitSession::Create() {
+absl::StatusOr<std::shared_ptr<JitSession>> JitSession::Create() {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  std::unique_ptr<JitSession> session(new JitSession);
+  std::shared_ptr<JitSession> session(new JitSession);
   // The inactive platform: no ORC runtime, no platform-owned atexit list; see child_runtime.h.
   auto jit = llvm::orc::LLJITBuilder()
                  .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
@@ -186,7 +186,7 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
   std::shared_ptr<LinkedModule> linked(new LinkedModule);
   linked->hash_ = hash;
   linked->object_bytes_ = object_size;
-  linked->session_ = this;
+  linked->session_ = shared_from_this();
   linked->dylib_ = &*dylib;
   for (const auto& [symbol, definition] : *resolved) {
     llvm::StringRef name = *symbol;

@@ -56,18 +56,18 @@ class LinkedModule {
   VoidFunction fini_ = nullptr;
   MainFunction main_ = nullptr;
   std::map<std::string, void*> commands_;
-  JitSession* session_ = nullptr;
+  std::shared_ptr<JitSession> session_;  // unlinking needs it, whoever is destroyed last
   llvm::orc::JITDylib* dylib_ = nullptr;
 };
 
-class JitSession {
+class JitSession : public std::enable_shared_from_this<JitSession> {
  public:
-  static absl::StatusOr<std::unique_ptr<JitSession>> Create();
+  static absl::StatusOr<std::shared_ptr<JitSession>> Create();
   ~JitSession();
 
   // Links `object` (from ObjectCompiler) and resolves its entry points. A failure names the
-  // cause the way a linker would, e.g. "undefined symbol: foo(int)". The session must outlive
-  // every LinkedModule it returns.
+  // cause the way a linker would, e.g. "undefined symbol: foo(int)". Each LinkedModule keeps the
+  // session alive.
   absl::StatusOr<std::shared_ptr<LinkedModule>> Link(const ContentHash& hash,
                                                      std::string object);
 

@@ -125,7 +125,10 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
   outputs.add(job.PumpOutput(job.child->output(), OutputKind::kStdout));
   outputs.add(job.PumpOutput(job.child->errors(), OutputKind::kStderr));
   kj::Promise<void> output_done = kj::joinPromises(outputs.finish()).eagerlyEvaluate(nullptr);
-  kj::Promise<void> input_done = job.PumpInput().eagerlyEvaluate([](kj::Exception&&) {});
+  // A client whose stdin fails (or breaks the protocol) ends the input, never the job.
+  kj::Promise<void> input_done =
+      job.PumpInput().catch_([&job](kj::Exception&&) { job.child->CloseInput(); })
+          .eagerlyEvaluate(nullptr);
   kj::Promise<void> watchdog = kj::NEVER_DONE;
   if (limits.wall_time_ms != 0) {
     watchdog = context.timer.afterDelay(limits.wall_time_ms * kj::MILLISECONDS)

@@ -127,10 +127,21 @@ struct WorkerServer::State {
   }
 
   kj::Promise<void> AcceptLoop() {
-    return listener->accept().then([this](kj::Own<kj::AsyncIoStream>&& connection) {
-      connections.add(Serve(kj::mv(connection)));
-      return AcceptLoop();
-    });
+    // evalNow: kj's accept() can also throw at once (EMFILE), not only reject later.
+    return kj::evalNow([this] { return listener->accept(); })
+        .then(
+        [this](kj::Own<kj::AsyncIoStream>&& connection) {
+          connections.add(Serve(kj::mv(connection)));
+          return AcceptLoop();
+        },
+        [this](kj::Exception&& exception) {
+          // Out of descriptors (or memory): refuse for a moment instead of dying, so the
+          // connections already open can finish and free theirs.
+          KJ_LOG(WARNING, "cannot accept a connection; retrying shortly", exception);
+          return io.provider->getTimer().afterDelay(100 * kj::MILLISECONDS).then([this] {
+            return AcceptLoop();
+          });
+        });
   }
 };
 

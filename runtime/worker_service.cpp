@@ -185,6 +185,8 @@ class WorkerImpl final : public wire::Worker::Server {
   }
 
   kj::Promise<void> run(RunContext context) override {
+    // A client that goes away (or cancels) takes its job with it: the child is killed.
+    context.allowCancellation();
     auto params = context.getParams();
     auto job = params.getJob();
     ContentHash hash = RequireHash(job.getModule());

@@ -67,6 +67,15 @@ TEST_F(BitcodeCacheTest, TouchingAHeaderWithoutChangingItStillHits) {
   EXPECT_TRUE(Compile().second);
 }
 
+TEST_F(BitcodeCacheTest, AHeaderCreatedWhereTheIncludeWouldNowFindItMisses) {
+  auto [before, ignored] = Compile();
+  // Next to the source: "value.h" is found there before the -I directory.
+  dir_.Write("value.h", "#define VALUE 50\n");
+  auto [after, hit] = Compile();
+  EXPECT_FALSE(hit);
+  EXPECT_NE(after.hash, before.hash);
+}
+
 TEST_F(BitcodeCacheTest, FlagsAndSourcesArePartOfTheKey) {
   Compile();
   options_.flags.push_back("-O2");
@@ -95,7 +104,7 @@ TEST_F(BitcodeCacheTest, CorruptedEntriesAreMissesNotErrors) {
   EXPECT_TRUE(Compile().second);  // the miss stored a good copy again
   // A manifest that does not parse.
   for (const auto& manifest : std::filesystem::directory_iterator(cache / "manifests")) {
-    std::ofstream(manifest.path(), std::ios::trunc) << "rexec-bitcode-manifest-1\nentry x\n";
+    std::ofstream(manifest.path(), std::ios::trunc) << "rexec-bitcode-manifest-2\nentry x\n";
   }
   EXPECT_FALSE(Compile().second);
   EXPECT_TRUE(Compile().second);

@@ -85,7 +85,7 @@ class CommandPoolTest : public ::testing::Test {
 
   std::unique_ptr<kj::AsyncIoContext> io_;
   ExecutionContext context_;
-  std::unique_ptr<JitSession> session_;
+  std::shared_ptr<JitSession> session_;
   std::shared_ptr<const LinkedModule> module_;
   std::unique_ptr<CommandPool> pool_;
 };

@@ -48,7 +48,7 @@ class JitSessionTest : public ::testing::Test {
   }
 
   std::unique_ptr<ObjectCompiler> compiler_;
-  std::unique_ptr<JitSession> session_;
+  std::shared_ptr<JitSession> session_;
 };
 
 TEST_F(JitSessionTest, LinksAndResolvesEntryPoints) {

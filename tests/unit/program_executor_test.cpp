@@ -47,7 +47,7 @@ class ProgramExecutorTest : public ::testing::Test {
   std::unique_ptr<kj::AsyncIoContext> io_;
   ExecutionContext context_;
   std::unique_ptr<ObjectCompiler> compiler_;
-  std::unique_ptr<JitSession> session_;
+  std::shared_ptr<JitSession> session_;
 };
 
 TEST_F(ProgramExecutorTest, RunsMainWithArgumentsAndCollectsOutput) {

@@ -1,0 +1,90 @@
+// rexec-send's bitcode cache: a warm run skips compiling, and never runs code that no longer
+// matches the sources and headers on disk.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/integration/shared_worker_test.h"
+#include "tests/support/temp_dir.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kMain[] = R"(#include <cstdio>
+#include "value.h"
+int main() { std::printf("value=%d\n", VALUE); return 0; }
+)";
+
+std::string Header(int value) { return "#define VALUE " + std::to_string(value) + "\n"; }
+
+// A program in a fresh directory: main.cpp includes "value.h", found through -Iinc unless an
+// earlier directory has one.
+class SendCacheTest : public SharedWorkerTest {
+ protected:
+  void SetUp() override {
+    SharedWorkerTest::SetUp();
+    dir_.Write("main.cpp", kMain);
+    dir_.Write("inc/value.h", Header(1));
+  }
+
+  ProcessResult Run(std::vector<std::string> flags) {
+    flags.push_back("main.cpp");
+    ProcessOptions options;
+    options.working_dir = dir_.path().string();
+    return Send(flags, options);
+  }
+
+  // Runs with `flags` and expects the program to print `value`.
+  void ExpectValue(const std::vector<std::string>& flags, int value) {
+    ProcessResult result = Run(flags);
+    EXPECT_EQ(result.exit_code, 0) << result;
+    EXPECT_EQ(result.stdout_text, "value=" + std::to_string(value) + "\n") << result;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SendCacheTest, UnchangedSourcesAreNotCompiledAgain) {
+  ProcessResult cold = Run({"-v", "-Iinc"});
+  EXPECT_EQ(cold.exit_code, 0) << cold;
+  EXPECT_THAT(cold.stderr_text, Not(HasSubstr("compile cache hit"))) << cold;
+  ProcessResult warm = Run({"-v", "-Iinc"});
+  EXPECT_EQ(warm.exit_code, 0) << warm;
+  EXPECT_EQ(warm.stdout_text, "value=1\n") << warm;
+  EXPECT_THAT(warm.stderr_text, HasSubstr("rexec: compile cache hit")) << warm;
+}
+
+TEST_F(SendCacheTest, EditedSourceIsCompiledAgain) {
+  ExpectValue({"-Iinc"}, 1);
+  dir_.Write("main.cpp", std::string(kMain) + "// edited\n");
+  ProcessResult result = Run({"-v", "-Iinc"});
+  EXPECT_THAT(result.stderr_text, Not(HasSubstr("compile cache hit"))) << result;
+}
+
+TEST_F(SendCacheTest, EditedHeaderIsCompiledAgain) {
+  ExpectValue({"-Iinc"}, 1);
+  dir_.Write("inc/value.h", Header(2));  // same size
+  ExpectValue({"-Iinc"}, 2);
+  dir_.Write("inc/value.h", Header(345));
+  ExpectValue({"-Iinc"}, 345);
+}
+
+TEST_F(SendCacheTest, HeaderCreatedInAnEarlierIncludeDirectoryIsUsed) {
+  std::filesystem::create_directories(dir_.path() / "first");
+  ExpectValue({"-Ifirst", "-Iinc"}, 1);
+  dir_.Write("first/value.h", Header(50));
+  ExpectValue({"-Ifirst", "-Iinc"}, 50);
+}
+
+TEST_F(SendCacheTest, HeaderCreatedNextToTheSourceIsUsed) {
+  ExpectValue({"-Iinc"}, 1);
+  dir_.Write("value.h", Header(77));  // #include "..." looks beside main.cpp before -I
+  ExpectValue({"-Iinc"}, 77);
+}
+
+}  // namespace
+}  // namespace rexec::testing

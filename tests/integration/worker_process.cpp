@@ -1,0 +1,74 @@
+#include "tests/integration/worker_process.h"
+
+#include <signal.h>
+
+#include <regex>
+#include <thread>
+
+#include "tests/integration/read_file.h"
+#include "tests/integration/send_command.h"
+
+namespace rexec::testing {
+namespace {
+
+constexpr milliseconds kStartupTimeout{30'000};
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(std::vector<std::string> extra_flags, uint64_t max_open_files) {
+  std::vector<std::string> argv = {WorkerBinary(), "--listen", "127.0.0.1:0", "--cache-dir",
+                                   cache_dir().string()};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  ProcessOptions options;
+  options.stdout_file = (dir_.path() / "stdout.log").string();
+  options.stderr_file = (dir_.path() / "stderr.log").string();
+  options.max_open_files = max_open_files;
+  // Whatever a default would be, it must not be the user's own cache.
+  options.env = {{"XDG_CACHE_HOME", (dir_.path() / "xdg-cache").string()}};
+  process_ = std::make_unique<Subprocess>(argv, options);
+  if (!process_->started() || !process_->error().empty()) {
+    startup_error_ = process_->error();
+    return;
+  }
+
+  static const std::regex kListening(R"(rexec-worker listening on (127\.0\.0\.1:(\d+))\n)");
+  auto deadline = std::chrono::steady_clock::now() + kStartupTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string out = ReadFile(options.stdout_file);
+    if (std::smatch match; std::regex_search(out, match, kListening)) {
+      address_ = match[1];
+      port_ = static_cast<uint16_t>(std::stoi(match[2]));
+      return;
+    }
+    if (process_->Exited()) {
+      startup_error_ = "rexec-worker exited before it was listening";
+      return;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  startup_error_ = "rexec-worker did not report its address within 30 s";
+}
+
+WorkerProcess::~WorkerProcess() {
+  if (!stopped_) Stop();
+}
+
+std::string WorkerProcess::log() const {
+  std::string log = "--- rexec-worker stdout ---\n" + ReadFile(dir_.path() / "stdout.log") +
+                    "--- rexec-worker stderr ---\n" + ReadFile(dir_.path() / "stderr.log");
+  if (!startup_error_.empty()) log += "--- " + startup_error_ + " ---\n";
+  return log;
+}
+
+void WorkerProcess::Kill() { process_->Signal(SIGKILL); }
+
+ProcessResult WorkerProcess::Stop(milliseconds timeout) {
+  stopped_ = true;
+  process_->Signal(SIGTERM);
+  ProcessResult result = process_->Wait(timeout);
+  result.stdout_text = ReadFile(dir_.path() / "stdout.log");
+  result.stderr_text = ReadFile(dir_.path() / "stderr.log");
+  return result;
+}
+
+}  // namespace rexec::testing

@@ -1,0 +1,2 @@
+// Returns a distinctive exit code.
+int main() { return 42; }

@@ -1,0 +1,6 @@
+// Writes to stdout forever.
+#include <cstdio>
+
+int main() {
+  for (;;) std::fputs("flood flood flood flood flood flood\n", stdout);
+}
