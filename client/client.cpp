@@ -502,6 +502,10 @@ absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
   return module;
 }
 
+absl::StatusOr<Module> Client::Load(std::string bitcode) {
+  return InspectBitcode(std::move(bitcode));
+}
+
 absl::Status Client::Upload(const Module& module, bool* skipped) {
   return impl_->Upload(module, skipped);
 }

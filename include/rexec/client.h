@@ -3,7 +3,12 @@
 //   auto client = rexec::Client::Connect("127.0.0.1:7070");   // or rexec::Client::Local()
 //   auto module = (*client)->Compile({"main.cpp"}, {"-O2"});
 //   auto report = (*client)->RunProgram(*module, {"arg1"});
-//   // report->exit_code(), report->stdout_text, ...
+//
+// and for command classes (rexec/command.h), the object travels with the code:
+//
+//   auto result = (*client)->Run(*module, Sum{.xs = {1, 2}});   // StatusOr<Result<Sum>>
+//   result->state.total;  result->exit_code;  result->stdout_text;
+//   std::future<absl::StatusOr<Result<Sum>>> later = (*client)->Submit(*module, Sum{...});
 //
 // A Client owns one connection and a thread that runs its event loop; its methods are
 // synchronous and thread-safe. Errors are values: absl::Status for anything that kept the job
@@ -13,12 +18,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "rexec/command.h"
 #include "rexec/module.h"
 #include "rexec/worker.h"
 
@@ -116,6 +123,20 @@ struct WorkerStatistics {
   uint64_t jobs_failed = 0;
 };
 
+// A command job's outcome: the object after main(), main()'s result and what it printed. When
+// main() did not return (it threw, crashed, timed out), `state` is the object as it was sent
+// and `report` says what happened.
+template <typename T>
+struct Result {
+  T state;
+  int exit_code = 0;
+  std::string stdout_text;
+  std::string stderr_text;
+  JobReport report;
+
+  bool ok() const { return report.outcome == JobReport::Outcome::kExited; }
+};
+
 // Where a program's standard streams go on the client. -1 for stdin: empty input.
 struct ProgramStreams {
   int stdin_fd = -1;
@@ -159,6 +180,32 @@ class Client {
                      JobLimitsRequest limits,
                      std::function<void(absl::StatusOr<JobReport>)> done);
 
+  // Runs T::main() on the worker with `command` as its state; T must be a REXEC_COMMAND in
+  // `module`.
+  template <typename T>
+  absl::StatusOr<Result<T>> Run(const Module& module, const T& command,
+                                JobLimitsRequest limits = {}) {
+    return ToResult(command, RunCommand(module, command_traits<T>::name, encode_state(command),
+                                        limits));
+  }
+
+  // Like Run, without waiting: many jobs may be in flight on one connection.
+  template <typename T>
+  std::future<absl::StatusOr<Result<T>>> Submit(const Module& module, const T& command,
+                                                JobLimitsRequest limits = {}) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<Result<T>>>>();
+    std::future<absl::StatusOr<Result<T>>> future = promise->get_future();
+    SubmitCommand(module, command_traits<T>::name, encode_state(command), limits,
+                  [promise, command](absl::StatusOr<JobReport> report) {
+                    promise->set_value(ToResult(command, std::move(report)));
+                  });
+    return future;
+  }
+
+  // A module from bitcode built ahead of time (rexec_add_commands in CMake), so a program can
+  // ship commands without a compiler at run time.
+  static absl::StatusOr<Module> Load(std::string bitcode);
+
   absl::StatusOr<WorkerStatistics> Stats();
 
   // One empty round trip to the worker.
@@ -169,6 +216,24 @@ class Client {
   class Impl;
 
  private:
+  template <typename T>
+  static absl::StatusOr<Result<T>> ToResult(const T& sent, absl::StatusOr<JobReport> report) {
+    if (!report.ok()) return report.status();
+    if (report->outcome == JobReport::Outcome::kFailed) {
+      return absl::FailedPreconditionError(report->Describe());
+    }
+    Result<T> result{sent, 0, std::move(report->stdout_text), std::move(report->stderr_text),
+                     std::move(*report)};
+    if (result.ok()) {
+      result.exit_code = result.report.code;
+      std::string error;
+      if (!decode_state(result.report.state, result.state, &error)) {
+        return absl::DataLossError("the worker returned a state that does not decode: " + error);
+      }
+    }
+    return result;
+  }
+
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

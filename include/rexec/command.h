@@ -9,7 +9,7 @@
 //     int main() { for (double x : xs) total += x; return 0; }   // int or void
 //     REXEC_FIELDS(xs, total)
 //   };
-//   REXEC_COMMAND(Sum)                      // at global scope, once per command
+//   REXEC_COMMAND(Sum)                      // at global scope (a header is fine)
 //
 // A client encodes the object (encode_state), a worker that never saw the class decodes it into a
 // default-constructed Sum, calls main(), and encodes the object again for the trip back.
@@ -833,8 +833,10 @@ int RunCommand(const rexec_command_call* call) {
   static constexpr const char* rexec_field_names() { return #__VA_ARGS__; }         \
   REXEC_DETAIL_FOR_EACH(REXEC_DETAIL_CHECK_FIELD, __VA_ARGS__)
 
-// At global scope, once per command: makes T runnable by a worker. Emits the entry point
-// `rexec.command.T` and the constant `rexec.meta.T` (T's descriptor) into the module.
+// At global scope, after T: makes T runnable by a worker. Emits the entry point `rexec.command.T`
+// and the constant `rexec.meta.T` (T's descriptor) into the module, and gives host programs T's
+// name (command_traits). May sit in a header that both the command sources and the host program
+// include: the entry point is inline, so it links once however many files include it.
 #define REXEC_COMMAND(T) REXEC_DETAIL_COMMAND(T, REXEC_DETAIL_CAT(rexec_command_, __COUNTER__))
 #define REXEC_DETAIL_COMMAND(T, id)                                                    \
   namespace rexec {                                                                    \
@@ -845,8 +847,8 @@ int RunCommand(const rexec_command_call* call) {
   }                                                                                    \
   __attribute__((used)) static constexpr auto REXEC_DETAIL_CAT(id, _meta)              \
       __asm__("rexec.meta." #T) = ::rexec::Descriptor<T>::value;                       \
-  extern "C" __attribute__((used)) int REXEC_DETAIL_CAT(id, _entry)(                   \
+  extern "C" __attribute__((used)) inline int REXEC_DETAIL_CAT(id, _entry)(            \
       const rexec_command_call* call) __asm__("rexec.command." #T);                    \
-  extern "C" int REXEC_DETAIL_CAT(id, _entry)(const rexec_command_call* call) {        \
+  extern "C" inline int REXEC_DETAIL_CAT(id, _entry)(const rexec_command_call* call) { \
     return ::rexec::detail::RunCommand<T>(call);                                       \
   }
