@@ -13,14 +13,29 @@
 #include <clang/Frontend/Utils.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "rexec/build_config.h"
 
 namespace rexec {
 namespace {
 
-// The include directory that holds <rexec/command.h>, so command sources need no -I of their own.
-std::vector<std::string> RexecIncludeFlags() { return {"-I", kRexecIncludeDir}; }
+// The include directory that holds <rexec/command.h>, so command sources need no -I of their own:
+// an installed copy next to the running binary (PREFIX/bin -> PREFIX/include), else the source
+// tree this was built from.
+std::vector<std::string> RexecIncludeFlags() {
+  static const std::string directory = [] {
+    std::error_code error;
+    std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    std::filesystem::path installed = exe.parent_path().parent_path() / "include";
+    if (!error && std::filesystem::exists(installed / "rexec" / "command.h", error)) {
+      return installed.string();
+    }
+    return std::string(kRexecIncludeDir);
+  }();
+  return {"-I", directory};
+}
 
 // Records every file the preprocessor reads. System headers count: a new libstdc++ changes the
 // bitcode as surely as an edited source does.
