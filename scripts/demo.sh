@@ -31,3 +31,8 @@ run() {
 run -v examples/hello.cpp
 run -v examples/hello.cpp
 echo "to be or not to be" | run -O2 -std=c++20 examples/word_count.cpp -- --top 3
+run examples/seed/commands.cpp --list
+run examples/seed/commands.cpp --command SampleCommand2 --set message=hello \
+  --set 'xs=[1,2.5]' --set repeat=2 --print-state
+echo "demo: \$ seed-master 1 --worker $address"
+"${REXEC_BUILD_DIR:-build}/examples/seed-master" 1 --worker "$address"

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "rexec/build_config.h"
 #include "rexec/client.h"
 #include "schema/rexec.capnp.h"
+#include "tools/command_selection.h"
 #include "tools/flag_values.h"
 
 namespace {
@@ -25,10 +27,13 @@ constexpr char kUsage[] = R"(usage: rexec-send [options] [clang flags] SOURCE...
 
 Compiles C and C++ sources here (clang 19, in-process) into one LLVM bitcode module, sends it to
 a rexec worker, runs its main() there in a fresh process and streams stdin, stdout and stderr.
-The exit code is the program's own.
+The exit code is the program's own. Sources that define command classes (REXEC_COMMAND, see
+rexec/command.h) run a command instead: its state goes in, T::main() runs, the state comes back.
 
   rexec-send hello.cpp                       run on an embedded worker in this process
   rexec-send --worker 127.0.0.1:7070 -O2 -std=c++20 main.cpp util.cpp -- arg1 arg2 < in.txt
+  rexec-send cmds.cpp --list                 the commands in cmds.cpp and their fields
+  rexec-send cmds.cpp --command Sum --set 'xs=[1,2.5]' --print-state
 
 options:
   --worker HOST:PORT   the worker to use (default: $REXEC_WORKER; if unset, an embedded worker)
@@ -38,6 +43,14 @@ options:
   --max-output BYTES   kill the program once it has written this much
   --no-cache           compile even if the bitcode cache has this module
   -v, --verbose        print each stage and its time to stderr
+
+command classes:
+  --list               print the commands (and their fields) the sources define, run nothing
+  --command NAME       the command to run (may be left out when the sources define one)
+  --set FIELD=VALUE    set a field of the command's state; VALUE is JSON (a bare word is a
+                       string); fields not set keep their defaults. Repeatable.
+  --print-state        print the state main() returned, as JSON, on stdout
+  --state-out FILE     write the state main() returned, as JSON, to FILE
   --help               this text
   --version            versions of rexec, LLVM and the protocol
 
@@ -59,6 +72,15 @@ struct SendOptions {
   rexec::JobLimitsRequest limits;
   bool verbose = false;
   bool use_cache = true;
+  bool list = false;
+  std::string command;
+  std::vector<std::string> assignments;
+  bool print_state = false;
+  std::string state_out;
+
+  bool wants_command() const {
+    return !command.empty() || !assignments.empty() || print_state || !state_out.empty();
+  }
 };
 
 int Fail(int code, const std::string& message) {
@@ -90,6 +112,16 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
       options.verbose = true;
     } else if (arg == "--no-cache") {
       options.use_cache = false;
+    } else if (arg == "--list") {
+      options.list = true;
+    } else if (arg == "--print-state") {
+      options.print_state = true;
+    } else if (flag("--command")) {
+      options.command = value;
+    } else if (flag("--set")) {
+      options.assignments.push_back(value);
+    } else if (flag("--state-out")) {
+      options.state_out = value;
     } else if (flag("--worker")) {
       options.worker = value;
     } else if (flag("--token-file")) {
@@ -141,6 +173,50 @@ void PrintTimings(const rexec::StageTimings& t, uint64_t compile_us, bool cache_
             << Milliseconds(t.run_us) << "; total job " << Milliseconds(t.total_us) << "\n";
 }
 
+int ReportFailure(const absl::Status& status) {
+  int code = status.code() == absl::StatusCode::kUnavailable ? kExitUnreachable
+                                                             : kExitRexecFailure;
+  return Fail(code, std::string(status.message()));
+}
+
+// Prints how the job ended, if not normally, and returns the exit code for it.
+int Finish(const SendOptions& options, const rexec::JobReport& report, uint64_t compile_us,
+           bool cache_hit) {
+  if (options.verbose) PrintTimings(report.timings, compile_us, cache_hit);
+  if (std::string description = report.Describe(); !description.empty()) {
+    std::cerr << "rexec: " << description << "\n";
+  }
+  return report.ShellExitCode();
+}
+
+int RunCommand(rexec::Client& client, const rexec::Module& module, const SendOptions& options,
+               uint64_t compile_us, bool cache_hit) {
+  absl::StatusOr<const rexec::CommandInfo*> command = rexec::ChooseCommand(module, options.command);
+  if (!command.ok()) return Fail(kExitRexecFailure, std::string(command.status().message()));
+  absl::StatusOr<std::string> state =
+      rexec::StateFromAssignments(**command, options.assignments);
+  if (!state.ok()) return Fail(kExitRexecFailure, std::string(state.status().message()));
+
+  absl::StatusOr<rexec::JobReport> report =
+      client.RunCommand(module, (*command)->name, *state, options.limits);
+  if (!report.ok()) return ReportFailure(report.status());
+  std::cout << report->stdout_text << std::flush;
+  std::cerr << report->stderr_text;
+  if (report->outcome == rexec::JobReport::Outcome::kExited &&
+      (options.print_state || !options.state_out.empty())) {
+    absl::StatusOr<std::string> json = rexec::StateAsJson(**command, report->state);
+    if (!json.ok()) return Fail(kExitRexecFailure, std::string(json.status().message()));
+    if (options.print_state) std::cout << *json << "\n";
+    if (!options.state_out.empty()) {
+      std::ofstream out(options.state_out, std::ios::trunc);
+      if (!(out << *json << "\n")) {
+        return Fail(kExitRexecFailure, absl::StrCat("cannot write ", options.state_out));
+      }
+    }
+  }
+  return Finish(options, *report, compile_us, cache_hit);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,22 +241,25 @@ int main(int argc, char** argv) {
                             .count();
   std::cerr << compile_report.diagnostics;
   if (!module.ok()) return Fail(kExitRexecFailure, std::string(module.status().message()));
-  if (!module->has_main) {
-    return Fail(kExitRexecFailure, "the sources define no main() to run");
+
+  if (options.list) {
+    absl::StatusOr<std::string> listing = rexec::DescribeEntryPoints(*module);
+    if (!listing.ok()) return Fail(kExitRexecFailure, std::string(listing.status().message()));
+    std::cout << *listing;
+    return 0;
+  }
+  // A plain program runs as one unless a command was asked for; without main(), a command.
+  if (options.wants_command() || !module->has_main) {
+    if (module->commands.empty()) {
+      return Fail(kExitRexecFailure, "the sources define no main() and no REXEC_COMMAND to run");
+    }
+    return RunCommand(**client, *module, options, compile_us, compile_report.cache_hit);
   }
 
   std::string name = std::filesystem::path(options.sources.front()).stem().string();
   absl::StatusOr<rexec::JobReport> report = (*client)->RunProgram(
       *module, options.program_args, {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
       options.limits, name);
-  if (!report.ok()) {
-    int code = report.status().code() == absl::StatusCode::kUnavailable ? kExitUnreachable
-                                                                        : kExitRexecFailure;
-    return Fail(code, std::string(report.status().message()));
-  }
-  if (options.verbose) PrintTimings(report->timings, compile_us, compile_report.cache_hit);
-  if (std::string description = report->Describe(); !description.empty()) {
-    std::cerr << "rexec: " << description << "\n";
-  }
-  return report->ShellExitCode();
+  if (!report.ok()) return ReportFailure(report.status());
+  return Finish(options, *report, compile_us, compile_report.cache_hit);
 }
