@@ -279,22 +279,10 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
         // No answer: the executor died (crash, exit(), a limit, or our timeout).
         job.executor_healthy = false;
         return executor.exit.addBranch().then([&job](int status) {
-          JobOutcome outcome;
-          outcome.run_us = MicrosecondsSince(job.started);
-          if (job.timed_out) {
-            outcome.kind = JobOutcome::Kind::kTimedOut;
-            outcome.limit_ms = job.limits.wall_time_ms;
-          } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
-            outcome.kind = JobOutcome::Kind::kOutputLimitExceeded;
-            outcome.output_bytes = job.limits.output_bytes;
-          } else if (WIFSIGNALED(status)) {
-            outcome.kind = JobOutcome::Kind::kSignaled;
-            outcome.code = WTERMSIG(status);
-          } else {
-            outcome.kind = JobOutcome::Kind::kExited;
-            outcome.code = WEXITSTATUS(status);
-          }
-          return outcome;
+          // The executor's output goes to memory files bounded by RLIMIT_FSIZE: SIGXFSZ.
+          bool output_limit_hit = WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ;
+          return ProcessEnded(status, job.timed_out, output_limit_hit, job.limits,
+                              MicrosecondsSince(job.started));
         });
       })
       .attach(kj::mv(watchdog), kj::mv(header));

@@ -75,28 +75,34 @@ struct RunningProgram {
   }
 
   JobOutcome Outcome(int status) const {
-    JobOutcome outcome;
-    outcome.run_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::steady_clock::now() - started)
-                         .count();
-    if (timed_out) {
-      outcome.kind = JobOutcome::Kind::kTimedOut;
-      outcome.limit_ms = limits.wall_time_ms;
-    } else if (output_limit_hit) {
-      outcome.kind = JobOutcome::Kind::kOutputLimitExceeded;
-      outcome.output_bytes = limits.output_bytes;
-    } else if (WIFSIGNALED(status)) {
-      outcome.kind = JobOutcome::Kind::kSignaled;
-      outcome.code = WTERMSIG(status);
-    } else {
-      outcome.kind = JobOutcome::Kind::kExited;
-      outcome.code = WEXITSTATUS(status);
-    }
-    return outcome;
+    uint64_t run_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+    return ProcessEnded(status, timed_out, output_limit_hit, limits, run_us);
   }
 };
 
 }  // namespace
+
+JobOutcome ProcessEnded(int wait_status, bool timed_out, bool output_limit_hit,
+                        const JobLimits& limits, uint64_t run_us) {
+  JobOutcome outcome;
+  outcome.run_us = run_us;
+  if (timed_out) {
+    outcome.kind = JobOutcome::Kind::kTimedOut;
+    outcome.limit_ms = limits.wall_time_ms;
+  } else if (output_limit_hit) {
+    outcome.kind = JobOutcome::Kind::kOutputLimitExceeded;
+    outcome.output_bytes = limits.output_bytes;
+  } else if (WIFSIGNALED(wait_status)) {
+    outcome.kind = JobOutcome::Kind::kSignaled;
+    outcome.code = WTERMSIG(wait_status);
+  } else {
+    outcome.kind = JobOutcome::Kind::kExited;
+    outcome.code = WEXITSTATUS(wait_status);
+  }
+  return outcome;
+}
 
 kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
                                    std::shared_ptr<const LinkedModule> module,

@@ -32,6 +32,11 @@ struct JobLimits {
   uint64_t output_bytes = 0;   // 0 = none
 };
 
+// How a job's process ended, from its wait status and what rexec did to it (killed it at the
+// time limit, or for its output). Shared by programs and command executors.
+JobOutcome ProcessEnded(int wait_status, bool timed_out, bool output_limit_hit,
+                        const JobLimits& limits, uint64_t run_us);
+
 // `argv[0]` is the program's name. `io` must outlive the returned promise.
 kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
                                    std::shared_ptr<const LinkedModule> module,
