@@ -1,0 +1,93 @@
+// What isolation costs, measured inside the benchmark only (the product always isolates): the
+// same trivial command run (a) by a direct call of its JIT-linked entry in this process, (b) on
+// a warm executor process (the product's path, without RPC), and (c) as a fresh forked process
+// per job (how plain programs run).
+#include <cstdio>
+#include <string>
+
+#include "bench/bench_stats.h"
+#include "bench/programs/trivial_command.h"
+#include "compiler/compiler.h"
+#include "runtime/command_pool.h"
+#include "runtime/object_compiler.h"
+#include "runtime/program_executor.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using rexec::bench::Clock;
+using rexec::bench::MicrosecondsBetween;
+using rexec::bench::Percentile;
+
+rexec::Module Compile(const std::string& source) {
+  rexec::testing::TempDir dir;
+  std::string diagnostics;
+  auto module = rexec::CompileToBitcode(
+      {{dir.Write("m.cpp", source)}, {"-O2", "-I" BENCH_SOURCE_DIR "/programs"}, "", false},
+      diagnostics);
+  if (!module.ok()) {
+    std::fprintf(stderr, "%s\n%s\n", std::string(module.status().message()).c_str(),
+                 diagnostics.c_str());
+    std::exit(1);
+  }
+  return *module;
+}
+
+template <typename Job>
+double MedianMicros(int runs, Job job) {
+  for (int i = 0; i < runs / 10; ++i) job();
+  std::vector<double> samples;
+  for (int i = 0; i < runs; ++i) {
+    auto before = Clock::now();
+    job();
+    samples.push_back(MicrosecondsBetween(before, Clock::now()));
+  }
+  return Percentile(samples, 50);
+}
+
+}  // namespace
+
+int main() {
+  auto io = kj::setupAsyncIo();
+  rexec::ExecutionContext context{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()};
+  auto compiler = rexec::ObjectCompiler::ForHost();
+  auto session = rexec::JitSession::Create();
+  if (!compiler.ok() || !session.ok()) return 1;
+  auto link = [&](const rexec::Module& module) {
+    auto object = (*compiler)->Compile(module.bitcode);
+    auto linked = (*session)->Link(module.hash, *object);
+    if (!linked.ok()) std::exit(1);
+    return std::shared_ptr<const rexec::LinkedModule>(*linked);
+  };
+  auto commands = link(Compile("#include \"trivial_command.h\"\n"));
+  auto program = link(Compile("int main() { return 0; }\n"));
+
+  std::string state = rexec::encode_state(Trivial{1});
+  auto entry = reinterpret_cast<int (*)(const rexec_command_call*)>(commands->command("Trivial"));
+  commands->init()();  // the direct call runs in this process: it needs the initializers too
+  double direct = MedianMicros(100000, [&] {
+    std::string out;
+    rexec_command_call call{reinterpret_cast<const unsigned char*>(state.data()), state.size(),
+                            &out,
+                            [](void* c, const unsigned char* d, size_t n) {
+                              static_cast<std::string*>(c)->assign(reinterpret_cast<const char*>(d), n);
+                            },
+                            [](void*, int, const char*, const char*) {}};
+    entry(&call);
+  });
+
+  rexec::CommandPool pool(context, commands, 1, 1 << 20);
+  double executor = MedianMicros(5000, [&] {
+    rexec::BufferedJobIo output;
+    pool.Run("Trivial", state, {}, output).wait(io.waitScope);
+  });
+  double forked = MedianMicros(1000, [&] {
+    rexec::BufferedJobIo output;
+    rexec::RunProgram(context, program, {"p"}, {}, output).wait(io.waitScope);
+  });
+  std::printf("| direct call in the worker (no isolation) | %.2f µs | 1× |\n", direct);
+  std::printf("| warm executor process (command jobs) | %.1f µs | %.0f× |\n", executor,
+              executor / direct);
+  std::printf("| fork per job (plain programs) | %.0f µs | %.0f× |\n", forked, forked / direct);
+  return 0;
+}

@@ -1,0 +1,1 @@
+#include "trivial_command.h"
