@@ -129,6 +129,32 @@ TEST_F(ClientApiTest, PrebuiltBitcodeLoadsWithoutACompiler) {
   EXPECT_FALSE(Client::Load("garbage").ok());
 }
 
+TEST(SharedCompilationTest, TwoClientsSendingTheSameNewModuleCauseOneCompilation) {
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.started()) << worker.log();
+  ClientOptions options;
+  options.bitcode_cache_dir = "-";
+  auto first = Client::Connect(worker.address(), options);
+  auto second = Client::Connect(worker.address(), options);
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto module = (*first)->Compile({ProgramPath("commands/sample_commands.cpp")}, {"-O1"});
+  ASSERT_TRUE(module.ok()) << module.status();
+
+  // Both find the module missing, both upload it, both ask for it to be compiled, at once.
+  auto a = (*first)->Submit(*module, Square{3});
+  auto b = (*second)->Submit(*module, Square{4});
+  auto result_a = a.get();
+  auto result_b = b.get();
+  ASSERT_TRUE(result_a.ok()) << result_a.status();
+  ASSERT_TRUE(result_b.ok()) << result_b.status();
+  EXPECT_EQ(result_a->state.value, 9);
+  EXPECT_EQ(result_b->state.value, 16);
+  auto stats = (*first)->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->object_cache_misses, 1u);
+  EXPECT_EQ(stats->linked_modules, 1u);
+}
+
 TEST(EmbeddedWorkerTest, StartsOnAPortServesAndStops) {
   TempDir dir;
   WorkerOptions options;
