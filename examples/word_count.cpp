@@ -17,8 +17,9 @@ int main(int argc, char** argv) {
   while (std::cin >> word) ++counts[word];
 
   std::vector<std::pair<std::string, int>> sorted(counts.begin(), counts.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   if (sorted.size() > top) sorted.resize(top);
   for (const auto& [w, n] : sorted) std::cout << n << " " << w << "\n";
   return 0;
