@@ -7,14 +7,13 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "rexec/command.h"
 
 namespace rexec {
 namespace {
 
 using Json = nlohmann::ordered_json;  // fields print in declaration order
 using Kind = StateType::Kind;
-
-constexpr uint64_t kMaxEmptyElements = 1 << 20;
 
 std::string Describe(const std::string& path) {
   return path.empty() ? "the state" : absl::StrCat("field '", path, "'");
@@ -38,7 +37,7 @@ class Encoder {
     switch (type.kind) {
       case Kind::kBool:
         if (!json.is_boolean()) return mismatch();
-        out_.push_back(json.get<bool>() ? 1 : 0);
+        out_.Byte(json.get<bool>() ? 1 : 0);
         return absl::OkStatus();
       case Kind::kSigned:
       case Kind::kUnsigned:
@@ -50,7 +49,7 @@ class Encoder {
         if (!json.is_string()) return mismatch();
         const std::string& text = json.get_ref<const std::string&>();
         Varint(text.size());
-        out_ += text;
+        out_.Bytes(text.data(), text.size());
         return absl::OkStatus();
       }
       case Kind::kVector:
@@ -75,10 +74,10 @@ class Encoder {
         return Map(type, json, path);
       case Kind::kOptional:
         if (json.is_null()) {
-          out_.push_back(0);
+          out_.Byte(0);
           return absl::OkStatus();
         }
-        out_.push_back(1);
+        out_.Byte(1);
         return Value(type.children[0], json, path);
       case Kind::kPair:
       case Kind::kTuple: {
@@ -94,17 +93,9 @@ class Encoder {
     return mismatch();
   }
 
-  void Fixed64(uint64_t value) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(value >> (8 * i)));
-  }
-  void Varint(uint64_t value) {
-    while (value >= 0x80) {
-      out_.push_back(static_cast<char>(value | 0x80));
-      value >>= 7;
-    }
-    out_.push_back(static_cast<char>(value));
-  }
-  std::string Take() { return std::move(out_); }
+  void Fixed64(uint64_t value) { out_.Fixed64(value); }
+  void Varint(uint64_t value) { out_.Varint(value); }
+  std::string Take() { return out_.Take(); }
 
  private:
   absl::Status Integer(const StateType& type, const Json& json, const std::string& path) {
@@ -156,10 +147,10 @@ class Encoder {
     if (type.bits == 32) {
       float narrow = static_cast<float>(value);
       std::memcpy(bytes, &narrow, 4);
-      out_.append(bytes, 4);
+      out_.Bytes(bytes, 4);
     } else {
       std::memcpy(bytes, &value, 8);
-      out_.append(bytes, 8);
+      out_.Bytes(bytes, 8);
     }
     return absl::OkStatus();
   }
@@ -225,23 +216,20 @@ class Encoder {
     return absl::OkStatus();
   }
 
-  std::string out_;
+  detail::Writer out_;  // the byte-level primitives of rexec/command.h: same bytes, one place
 };
 
 // ---- bytes to JSON --------------------------------------------------------------------------
 
 class Decoder {
  public:
-  explicit Decoder(std::string_view bytes)
-      : at_(reinterpret_cast<const unsigned char*>(bytes.data())), end_(at_ + bytes.size()) {}
+  explicit Decoder(std::string_view bytes) : in_(bytes) {}
 
-  size_t remaining() const { return static_cast<size_t>(end_ - at_); }
+  size_t remaining() const { return in_.remaining(); }
 
   absl::Status Fixed64(uint64_t& out) {
-    if (remaining() < 8) return Fail("state is too short to hold a fingerprint");
-    out = 0;
-    for (int i = 0; i < 8; ++i) out |= static_cast<uint64_t>(*at_++) << (8 * i);
-    return absl::OkStatus();
+    return in_.Fixed64(out) ? absl::OkStatus()
+                            : Fail("state is too short to hold a fingerprint");
   }
 
   absl::Status Value(const StateType& type, Json& out, int depth) {
@@ -263,8 +251,9 @@ class Decoder {
       case Kind::kString: {
         uint64_t size = 0;
         if (absl::Status s = Count(size, 1); !s.ok()) return s;
-        out = std::string(reinterpret_cast<const char*>(at_), size);
-        at_ += size;
+        std::string text(size, '\0');
+        if (absl::Status s = Bytes(text.data(), size); !s.ok()) return s;
+        out = std::move(text);
         return absl::OkStatus();
       }
       case Kind::kVector:
@@ -319,31 +308,14 @@ class Decoder {
     return absl::InvalidArgumentError(std::string(message));
   }
 
-  absl::Status Byte(uint8_t& out) {
-    if (at_ == end_) return Fail("state is truncated");
-    out = *at_++;
-    return absl::OkStatus();
-  }
-
-  absl::Status Varint(uint64_t& out) {
-    out = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t byte = 0;
-      if (absl::Status s = Byte(byte); !s.ok()) return s;
-      if (shift == 63 && byte > 1) return Fail("varint overflows 64 bits");
-      out |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return absl::OkStatus();
-    }
-    return Fail("varint is too long");
-  }
-
+  // The byte-level reads of rexec/command.h's Reader: the same bounds, one place.
+  absl::Status Checked(bool ok) { return ok ? absl::OkStatus() : Fail(in_.error()); }
+  absl::Status Byte(uint8_t& out) { return Checked(in_.Byte(out)); }
+  absl::Status Varint(uint64_t& out) { return Checked(in_.Varint(out)); }
   absl::Status Count(uint64_t& count, size_t min_bytes) {
-    if (absl::Status s = Varint(count); !s.ok()) return s;
-    if (min_bytes == 0 ? count > kMaxEmptyElements : count > remaining() / min_bytes) {
-      return Fail("element count exceeds the state's size");
-    }
-    return absl::OkStatus();
+    return Checked(in_.Count(count, min_bytes));
   }
+  absl::Status Bytes(void* out, size_t size) { return Checked(in_.Bytes(out, size)); }
 
   absl::Status Integer(const StateType& type, Json& out) {
     const bool is_signed = type.kind == Kind::kSigned || (type.kind == Kind::kEnum && type.enum_signed);
@@ -365,17 +337,14 @@ class Decoder {
   }
 
   absl::Status Float(const StateType& type, Json& out) {
-    const size_t size = type.bits / 8;
-    if (remaining() < size) return Fail("state is truncated");
-    double value;
-    if (size == 4) {
-      float narrow;
-      std::memcpy(&narrow, at_, 4);
+    double value = 0;
+    if (type.bits == 32) {
+      float narrow = 0;
+      if (absl::Status s = Bytes(&narrow, 4); !s.ok()) return s;
       value = narrow;
-    } else {
-      std::memcpy(&value, at_, 8);
+    } else if (absl::Status s = Bytes(&value, 8); !s.ok()) {
+      return s;
     }
-    at_ += size;
     if (std::isnan(value)) {
       out = "nan";
     } else if (std::isinf(value)) {
@@ -426,8 +395,7 @@ class Decoder {
     return absl::OkStatus();
   }
 
-  const unsigned char* at_;
-  const unsigned char* end_;
+  detail::Reader in_;
 };
 
 absl::StatusOr<std::string> Encode(const StateSchema& schema, const Json& object) {

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "rexec/command.h"
 
 namespace rexec {
 namespace {
@@ -162,15 +163,6 @@ class Parser {
   size_t at_ = 0;
 };
 
-uint64_t Fnv1a(std::string_view text) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
 }  // namespace
 
 absl::StatusOr<StateSchema> StateSchema::Parse(std::string_view descriptor) {
@@ -189,7 +181,7 @@ absl::StatusOr<StateSchema> StateSchema::Parse(std::string_view descriptor) {
   for (size_t i = 0; i < schema.root_.children.size(); ++i) {
     schema.fields_.push_back({schema.root_.field_names[i], schema.root_.children[i].text});
   }
-  schema.fingerprint_ = Fnv1a(descriptor);
+  schema.fingerprint_ = detail::Fnv1a(descriptor);  // exactly as rexec::fingerprint<T>()
   return schema;
 }
 
