@@ -116,7 +116,16 @@ kj::Promise<LoadedCode> CodeCache::Load(const ContentHash& hash) {
             });
     in_flight = in_flight_.emplace(hash, InFlight{build.fork()}).first;
   }
-  return in_flight->second.result.addBranch();
+  return in_flight->second.result.addBranch().then(
+      [this, hash](LoadedCode loaded) -> kj::Promise<LoadedCode> {
+        // A build that started before the module's upload finished reports it missing; the
+        // upload may have landed meanwhile (many jobs racing one upload), so look again.
+        if (loaded.module.status().code() == absl::StatusCode::kNotFound &&
+            modules_.Contains(hash)) {
+          return kj::evalLater([this, hash] { return Load(hash); });
+        }
+        return kj::mv(loaded);
+      });
 }
 
 }  // namespace rexec

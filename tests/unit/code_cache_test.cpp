@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "tests/support/compile_source.h"
 
 namespace rexec {
@@ -46,6 +49,24 @@ TEST_F(CodeCacheTest, ConcurrentRequestsShareOneCompilation) {
   LoadedCode third = cache.Load(module.hash).wait(io_->waitScope);
   EXPECT_TRUE(third.link_cached);
   EXPECT_EQ(third.module->get(), a.module->get());
+}
+
+TEST_F(CodeCacheTest, ARequestJoiningABuildThatMissedAnUploadStillGetsTheModule) {
+  // Many jobs race one upload: a build may start before the bitcode arrives and report it
+  // missing; a request made after the upload that joins that build must still succeed.
+  Module module = CompileSource("int main() { return 0; }");
+  BlobStore modules(Options("modules")), objects(Options("objects"));
+  CodeCache cache(modules, objects, 8);
+  auto before_upload = cache.Load(module.hash);
+  // Give the background thread time to find the module missing; its answer is not delivered
+  // until this thread's event loop runs, so the next Load joins that build.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
+  auto after_upload = cache.Load(module.hash);
+  LoadedCode early = before_upload.wait(io_->waitScope);
+  LoadedCode late = after_upload.wait(io_->waitScope);
+  EXPECT_TRUE(late.module.ok()) << late.module.status();
+  EXPECT_TRUE(early.module.ok()) << early.module.status();
 }
 
 TEST_F(CodeCacheTest, RestartReusesCompiledObjectsFromDisk) {
