@@ -58,7 +58,9 @@ const char* StageName(wire::Failure::Stage stage) {
 
 class Client::Impl {
  public:
-  Impl(ClientOptions options) : options_(std::move(options)) {}
+  Impl(ClientOptions options) : options_(std::move(options)) {
+    loop_.executor().executeSync([this] { tasks_->add(DrainPosted()); });
+  }
 
   ~Impl() {
     // Connection objects belong to the loop thread: destroy them there.
@@ -143,7 +145,7 @@ class Client::Impl {
                      std::function<void(absl::StatusOr<JobReport>)> done) {
     std::shared_ptr<const Module> owned = Retained(module);
     auto shared_state = std::make_shared<const std::string>(std::move(state));
-    loop_.executor().executeSync([&] {
+    Post([this, owned, name, shared_state, limits, done = std::move(done)] {
       JobFiller fill = [owned, name, shared_state, limits](wire::Job::Builder job) {
         CommandFiller(*owned, name, *shared_state, limits)(job);
       };
@@ -163,7 +165,7 @@ class Client::Impl {
   }
 
   void SubmitPing(std::function<void(absl::Status)> done) {
-    loop_.executor().executeSync([&] {
+    Post([this, done = std::move(done)] {
       std::string context = LostConnectionMessage();
       tasks_->add(worker_->pingRequest().send().then(
           [done](auto) { done(absl::OkStatus()); },
@@ -236,6 +238,32 @@ class Client::Impl {
   }
 
   using JobFiller = std::function<void(wire::Job::Builder)>;
+
+  // Runs `work` on the loop thread soon, without waiting for it: Submit's hand-off. A blocking
+  // executeSync per job would cost a full thread round trip each; posted work is instead
+  // drained in batches, and the loop is woken only when it went idle.
+  void Post(std::function<void()> work) {
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> wake;
+    {
+      std::lock_guard lock(posted_mutex_);
+      posted_.push_back(std::move(work));
+      wake = kj::mv(wake_);
+    }
+    if (wake.get() != nullptr) wake->fulfill();
+  }
+
+  kj::Promise<void> DrainPosted() {
+    std::vector<std::function<void()>> batch;
+    auto idle = kj::newPromiseAndCrossThreadFulfiller<void>();
+    {
+      std::lock_guard lock(posted_mutex_);
+      batch.swap(posted_);
+      if (batch.empty()) wake_ = kj::mv(idle.fulfiller);
+    }
+    if (batch.empty()) return idle.promise.then([this] { return DrainPosted(); });
+    for (std::function<void()>& work : batch) work();
+    return kj::evalLater([this] { return DrainPosted(); });
+  }
 
   static absl::Status ToStatus(const kj::Exception& exception, const std::string& context) {
     std::string reason = exception.getDescription().cStr();
@@ -422,6 +450,9 @@ class Client::Impl {
   TaskErrors task_errors_;
   kj::Own<kj::TaskSet> tasks_ = kj::heap<kj::TaskSet>(task_errors_);  // loop thread only
   absl::flat_hash_map<ContentHash, kj::ForkedPromise<void>> uploads_;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> wake_;  // set while the loop waits for work
   std::mutex retained_mutex_;
   absl::flat_hash_map<ContentHash, std::shared_ptr<const Module>> retained_;
   std::optional<wire::Worker::Client> worker_;

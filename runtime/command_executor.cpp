@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "rexec/command.h"
 #include "runtime/child_runtime.h"
@@ -62,12 +63,23 @@ std::string TakeOutput(int fd) {
   return output;
 }
 
-void SetSoftLimit(int resource, uint64_t bytes) {
-  rlimit limit;
-  getrlimit(resource, &limit);
-  limit.rlim_cur = bytes == 0 ? limit.rlim_max : std::min<rlim_t>(bytes, limit.rlim_max);
-  setrlimit(resource, &limit);
-}
+// Sets a soft limit, with system calls only when it differs from the previous job's.
+class SoftLimit {
+ public:
+  explicit SoftLimit(int resource) : resource_(resource) {}
+  void Set(uint64_t bytes) {
+    if (bytes == current_) return;
+    rlimit limit;
+    getrlimit(resource_, &limit);
+    limit.rlim_cur = bytes == 0 ? limit.rlim_max : std::min<rlim_t>(bytes, limit.rlim_max);
+    setrlimit(resource_, &limit);
+    current_ = bytes;
+  }
+
+ private:
+  int resource_;
+  uint64_t current_ = 0;  // 0: unlimited, as the executor starts
+};
 
 // Collects what the command's entry reports through the C ABI of command.h.
 struct CallResult {
@@ -118,22 +130,22 @@ void ServeCommands(const LinkedModule& module) {
   TakeOutput(1);
   TakeOutput(2);
 
-  std::string name;
-  std::string state;
+  std::string request_body;  // name, then state
+  std::string reply;         // the whole response, sent with one write
+  SoftLimit memory(RLIMIT_DATA);
+  SoftLimit output(RLIMIT_FSIZE);
   for (;;) {
     RequestHeader request;
     if (!ReadExactly(kControlFd, &request, sizeof request) ||
         request.magic != command_protocol::kRequestMagic) {
       ExitChild(0);  // the worker closed the connection: a normal end
     }
-    name.resize(request.name_bytes);
-    state.resize(request.state_bytes);
-    if (!ReadExactly(kControlFd, name.data(), name.size()) ||
-        !ReadExactly(kControlFd, state.data(), state.size())) {
-      ExitChild(0);
-    }
-    SetSoftLimit(RLIMIT_DATA, request.memory_bytes);
-    SetSoftLimit(RLIMIT_FSIZE, request.output_bytes);
+    request_body.resize(request.name_bytes + request.state_bytes);
+    if (!ReadExactly(kControlFd, request_body.data(), request_body.size())) ExitChild(0);
+    std::string name = request_body.substr(0, request.name_bytes);
+    std::string_view state = std::string_view(request_body).substr(request.name_bytes);
+    memory.Set(request.memory_bytes);
+    output.Set(request.output_bytes);
 
     ResponseHeader response;
     CallResult result;
@@ -159,13 +171,13 @@ void ServeCommands(const LinkedModule& module) {
     response.message_bytes = result.message.size();
     response.stdout_bytes = out.size();
     response.stderr_bytes = err.size();
-    bool sent = WriteExactly(kControlFd, &response, sizeof response) &&
-                WriteExactly(kControlFd, result.state.data(), result.state.size()) &&
-                WriteExactly(kControlFd, result.type.data(), result.type.size()) &&
-                WriteExactly(kControlFd, result.message.data(), result.message.size()) &&
-                WriteExactly(kControlFd, out.data(), out.size()) &&
-                WriteExactly(kControlFd, err.data(), err.size());
-    if (!sent) ExitChild(0);
+    reply.assign(reinterpret_cast<const char*>(&response), sizeof response);
+    reply += result.state;
+    reply += result.type;
+    reply += result.message;
+    reply += out;
+    reply += err;
+    if (!WriteExactly(kControlFd, reply.data(), reply.size())) ExitChild(0);
   }
 }
 
