@@ -30,6 +30,10 @@ absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost() {
   builder.emplace(llvm::Triple(llvm::sys::getProcessTriple()));
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
   builder->setRelocationModel(llvm::Reloc::PIC_);
+  // JITTargetMachineBuilder defaults to the large code model, which loads every constant and
+  // global through a 64-bit absolute address: n-body ran ~40% slower than native with it. JITLink
+  // reaches anything outside the object through GOT and PLT stubs, so the small model is safe.
+  builder->setCodeModel(llvm::CodeModel::Small);
   // Without an ORC runtime in the child, thread_local goes through libgcc's emutls.
   builder->getOptions().EmulatedTLS = true;
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine = builder->createTargetMachine();
@@ -43,7 +47,7 @@ absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost() {
   compiler->fingerprint_ =
       absl::StrCat("llvm=", kLlvmVersion, ";triple=", compiler->target_.triple,
                    ";cpu=", compiler->target_.cpu, ";features=", compiler->target_.features,
-                   ";opt=2;pic;emutls;prep=", kPreparationVersion);
+                   ";opt=2;pic;small;emutls;prep=", kPreparationVersion);
   return compiler;
 }
 
