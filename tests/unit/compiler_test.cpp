@@ -97,6 +97,17 @@ TEST(CompilerTest, DuplicateDefinitionsAcrossSourcesFailToLink) {
   EXPECT_THAT(std::string(module.status().message()), HasSubstr("_Z1fv"));
 }
 
+TEST(CompilerTest, OptimizesForTheTargetLikeTheClangBinary) {
+  // With no target registered, clang's pipeline has no cost model: this sqrt stayed a libm
+  // call instead of becoming the llvm.sqrt intrinsic (one instruction) as clang++ -O2 makes it.
+  TempDir dir;
+  auto module = Compile({dir.Write("s.cpp", "#include <cmath>\n"
+                                            "double f(double x) { return std::sqrt(x * x + 1); }\n")},
+                        {"-O2"});
+  ASSERT_TRUE(module.ok()) << module.status();
+  EXPECT_NE(module->bitcode.find("llvm.sqrt.f64"), std::string::npos);
+}
+
 TEST(CompilerTest, InspectReadsBackWhatCompileFound) {
   TempDir dir;
   auto module = Compile({dir.Write("m.cpp", "int main() { return 0; }\n")});
