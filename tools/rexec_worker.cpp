@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/numbers.h"
 #include "rexec/build_config.h"
 #include "rexec/worker.h"
 #include "schema/rexec.capnp.h"
@@ -26,6 +27,8 @@ options:
   --cache-max-bytes BYTES bound the disk cache; least recently used entries go first
                           (default: unbounded)
   --memory-cache BYTES    memory for cached modules and objects (default 512M)
+  --max-linked N          modules kept linked and ready to run (default 256); others are
+                          relinked from the object cache when used again
   --max-module BYTES      largest module a client may upload (default 64M)
   --timeout SECONDS       wall-time limit for jobs that ask for none (default: none)
   --max-timeout SECONDS   no job may run longer (default: no maximum)
@@ -77,6 +80,13 @@ int main(int argc, char** argv) {
       }
     } else if (flag("--cache-dir")) {
       options.cache_dir = value;
+    } else if (flag("--max-linked")) {
+      if (!error.empty()) return UsageError(error);
+      uint64_t count = 0;
+      if (!absl::SimpleAtoi(value, &count) || count == 0) {
+        return UsageError("--max-linked needs a positive number");
+      }
+      options.max_linked_modules = count;
     } else if (flag("--memory-cache") || flag("--max-module") || flag("--memory") ||
                flag("--max-output") || flag("--cache-max-bytes")) {
       if (!error.empty()) return UsageError(error);

@@ -155,6 +155,27 @@ TEST(SharedCompilationTest, TwoClientsSendingTheSameNewModuleCauseOneCompilation
   EXPECT_EQ(stats->linked_modules, 1u);
 }
 
+TEST(SharedCompilationTest, MaxLinkedBoundsTheModulesKeptLinked) {
+  WorkerProcess worker({"--max-linked", "1"});
+  ASSERT_TRUE(worker.started()) << worker.log();
+  ClientOptions options;
+  options.bitcode_cache_dir = "-";
+  auto client = Client::Connect(worker.address(), options);
+  ASSERT_TRUE(client.ok());
+  for (const char* flag : {"-O0", "-O1", "-O0"}) {
+    auto module = (*client)->Compile({ProgramPath("commands/sample_commands.cpp")}, {flag});
+    ASSERT_TRUE(module.ok()) << module.status();
+    auto result = (*client)->Run(*module, Square{5});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->state.value, 25);
+  }
+  auto stats = (*client)->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->linked_modules, 1u);
+  EXPECT_EQ(stats->object_cache_misses, 2u);  // -O0 came back from the object cache
+  EXPECT_EQ(stats->object_cache_hits, 1u);
+}
+
 TEST(EmbeddedWorkerTest, StartsOnAPortServesAndStops) {
   TempDir dir;
   WorkerOptions options;
