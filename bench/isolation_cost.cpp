@@ -8,9 +8,10 @@
 #include "bench/bench_stats.h"
 #include "bench/programs/trivial_command.h"
 #include "compiler/compiler.h"
-#include "runtime/command_pool.h"
-#include "runtime/object_compiler.h"
-#include "runtime/program_executor.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/exec/command_pool.h"
+#include "runtime/exec/program_executor.h"
+#include "runtime/jit/object_compiler.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -51,7 +52,7 @@ int main() {
   auto io = kj::setupAsyncIo();
   rexec::ExecutionContext context{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()};
   auto compiler = rexec::ObjectCompiler::ForHost();
-  auto session = rexec::JitSession::Create();
+  auto session = rexec::JitSession::Create(rexec::ChildRuntimeSymbols());
   if (!compiler.ok() || !session.ok()) return 1;
   auto link = [&](const rexec::Module& module) {
     auto object = (*compiler)->Compile(module.bitcode);

@@ -14,7 +14,7 @@
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
 #include "compiler/compiler.h"
-#include "runtime/event_loop_thread.h"
+#include "core/event_loop_thread.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {

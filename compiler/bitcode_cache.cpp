@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "compiler/atomic_file.h"
+#include "core/atomic_file.h"
 #include "rexec/build_config.h"
 
 namespace rexec {

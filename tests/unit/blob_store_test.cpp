@@ -1,4 +1,4 @@
-#include "runtime/blob_store.h"
+#include "runtime/store/blob_store.h"
 
 #include <gtest/gtest.h>
 

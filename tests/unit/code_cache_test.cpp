@@ -1,10 +1,11 @@
-#include "runtime/code_cache.h"
+#include "runtime/jit/code_cache.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
+#include "runtime/exec/child_runtime.h"
 #include "tests/support/compile_source.h"
 
 namespace rexec {
@@ -26,7 +27,7 @@ class CodeCacheTest : public ::testing::Test {
 
 TEST_F(CodeCacheTest, MissingModuleIsNotFound) {
   BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache cache(modules, objects, 8);
+  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
   LoadedCode loaded = cache.Load(ContentHash::Of("nothing")).wait(io_->waitScope);
   EXPECT_EQ(loaded.module.status().code(), absl::StatusCode::kNotFound);
 }
@@ -35,7 +36,7 @@ TEST_F(CodeCacheTest, ConcurrentRequestsShareOneCompilation) {
   Module module = CompileSource("int main() { return 0; }");
   BlobStore modules(Options("modules")), objects(Options("objects"));
   ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-  CodeCache cache(modules, objects, 8);
+  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
 
   auto first = cache.Load(module.hash);
   auto second = cache.Load(module.hash);
@@ -56,7 +57,7 @@ TEST_F(CodeCacheTest, ARequestJoiningABuildThatMissedAnUploadStillGetsTheModule)
   // missing; a request made after the upload that joins that build must still succeed.
   Module module = CompileSource("int main() { return 0; }");
   BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache cache(modules, objects, 8);
+  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
   auto before_upload = cache.Load(module.hash);
   // Give the background thread time to find the module missing; its answer is not delivered
   // until this thread's event loop runs, so the next Load joins that build.
@@ -74,13 +75,13 @@ TEST_F(CodeCacheTest, RestartReusesCompiledObjectsFromDisk) {
   {
     BlobStore modules(Options("modules")), objects(Options("objects"));
     ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-    CodeCache cache(modules, objects, 8);
+    CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
     LoadedCode cold = cache.Load(module.hash).wait(io_->waitScope);
     ASSERT_TRUE(cold.module.ok());
     EXPECT_FALSE(cold.compile_cached);
   }
   BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache restarted(modules, objects, 8);
+  CodeCache restarted(modules, objects, 8, ChildRuntimeSymbols());
   LoadedCode warm = restarted.Load(module.hash).wait(io_->waitScope);
   ASSERT_TRUE(warm.module.ok()) << warm.module.status();
   EXPECT_TRUE(warm.compile_cached);
@@ -92,7 +93,7 @@ TEST_F(CodeCacheTest, LinkFailuresAreReportedAndNotCached) {
   Module module = CompileSource("int missing();\nint main() { return missing(); }");
   BlobStore modules(Options("modules")), objects(Options("objects"));
   ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-  CodeCache cache(modules, objects, 8);
+  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
   for (int attempt = 0; attempt < 2; ++attempt) {
     LoadedCode loaded = cache.Load(module.hash).wait(io_->waitScope);
     EXPECT_EQ(loaded.module.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -102,7 +103,7 @@ TEST_F(CodeCacheTest, LinkFailuresAreReportedAndNotCached) {
 
 TEST_F(CodeCacheTest, LinkedModulesAreBounded) {
   BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache cache(modules, objects, 2);
+  CodeCache cache(modules, objects, 2, ChildRuntimeSymbols());
   for (int i = 0; i < 4; ++i) {
     Module module = CompileSource("int main() { return " + std::to_string(i) + "; }");
     ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());

@@ -1,12 +1,13 @@
 // The pool and its executors, with command entries written by hand against the C ABI of
 // rexec/command.h (the state codec has tests of its own).
-#include "runtime/command_pool.h"
+#include "runtime/exec/command_pool.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "runtime/jit_session.h"
-#include "runtime/object_compiler.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/jit/jit_session.h"
+#include "runtime/jit/object_compiler.h"
 #include "tests/support/compile_source.h"
 
 namespace rexec {
@@ -61,7 +62,7 @@ class CommandPoolTest : public ::testing::Test {
   void SetUp() override {
     auto compiler = ObjectCompiler::ForHost();
     ASSERT_TRUE(compiler.ok());
-    auto session = JitSession::Create();
+    auto session = JitSession::Create(ChildRuntimeSymbols());
     ASSERT_TRUE(session.ok());
     session_ = std::move(*session);
     Module module = CompileSource(kCommands);

@@ -1,12 +1,12 @@
-#include "runtime/jit_session.h"
+#include "runtime/jit/jit_session.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/child_runtime.h"
-#include "runtime/object_compiler.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/jit/object_compiler.h"
 #include "tests/support/compile_source.h"
 
 namespace rexec {
@@ -21,7 +21,7 @@ class JitSessionTest : public ::testing::Test {
     auto compiler = ObjectCompiler::ForHost();
     ASSERT_TRUE(compiler.ok()) << compiler.status();
     compiler_ = std::move(*compiler);
-    auto session = JitSession::Create();
+    auto session = JitSession::Create(ChildRuntimeSymbols());
     ASSERT_TRUE(session.ok()) << session.status();
     session_ = std::move(*session);
   }

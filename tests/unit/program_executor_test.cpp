@@ -1,10 +1,11 @@
-#include "runtime/program_executor.h"
+#include "runtime/exec/program_executor.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "runtime/jit_session.h"
-#include "runtime/object_compiler.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/jit/jit_session.h"
+#include "runtime/jit/object_compiler.h"
 #include "tests/support/compile_source.h"
 
 namespace rexec {
@@ -23,7 +24,7 @@ class ProgramExecutorTest : public ::testing::Test {
     auto compiler = ObjectCompiler::ForHost();
     ASSERT_TRUE(compiler.ok());
     compiler_ = std::move(*compiler);
-    auto session = JitSession::Create();
+    auto session = JitSession::Create(ChildRuntimeSymbols());
     ASSERT_TRUE(session.ok());
     session_ = std::move(*session);
   }

@@ -1,4 +1,4 @@
-#include "runtime/object_compiler.h"
+#include "runtime/jit/object_compiler.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rexec/build_config.h"
-#include "runtime/module_preparation.h"
+#include "runtime/jit/module_preparation.h"
 
 namespace rexec {
 

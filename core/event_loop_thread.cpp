@@ -1,4 +1,4 @@
-#include "runtime/event_loop_thread.h"
+#include "core/event_loop_thread.h"
 
 namespace rexec {
 

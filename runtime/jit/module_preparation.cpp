@@ -1,4 +1,4 @@
-#include "runtime/module_preparation.h"
+#include "runtime/jit/module_preparation.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/IR/Constants.h>

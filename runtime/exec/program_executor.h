@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/job_io.h"
-#include "runtime/job_outcome.h"
-#include "runtime/jit_session.h"
+#include "runtime/exec/job_io.h"
+#include "runtime/exec/job_outcome.h"
+#include "runtime/jit/jit_session.h"
 
 namespace rexec {
 

@@ -1,11 +1,11 @@
-#include "runtime/blob_store.h"
+#include "runtime/store/blob_store.h"
 
 #include <algorithm>
 #include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "compiler/atomic_file.h"
+#include "core/atomic_file.h"
 
 namespace rexec {
 namespace {

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "rexec/worker.h"
-#include "runtime/worker_server.h"
+#include "runtime/service/worker_server.h"
 
 namespace rexec {
 

@@ -4,14 +4,15 @@
 // module's entry points, resolved once at link time, so a forked child only calls pointers and
 // never touches ORC (whose locks and threads do not survive a fork).
 //
-// Symbols a module may use: its own, the interposed exit functions (child_runtime.h), and the C
-// and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) — what `clang++ main.cpp` links by
+// Symbols a module may use: its own, the interposed symbols given to Create() (the exit functions
+// of exec/child_runtime.h), and the C and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) — what `clang++ main.cpp` links by
 // default. Nothing else of the worker's process (LLVM, kj, ...) is visible to user code.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ class JITDylib;
 namespace rexec {
 
 class JitSession;
+
+// A symbol every linked module binds to in place of the C library's.
+struct InterposedSymbol {
+  const char* name;
+  void* address;
+};
 
 class LinkedModule {
  public:
@@ -62,7 +69,10 @@ class LinkedModule {
 
 class JitSession : public std::enable_shared_from_this<JitSession> {
  public:
-  static absl::StatusOr<std::shared_ptr<JitSession>> Create();
+  // `interposed` (names and addresses, which must outlive the session) take precedence over the
+  // runtime libraries in every module.
+  static absl::StatusOr<std::shared_ptr<JitSession>> Create(
+      std::span<const InterposedSymbol> interposed);
   ~JitSession();
 
   // Links `object` (from ObjectCompiler) and resolves its entry points. A failure names the
@@ -78,6 +88,7 @@ class JitSession : public std::enable_shared_from_this<JitSession> {
   std::vector<std::string> TakeReportedErrors();
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::span<const InterposedSymbol> interposed_;
   std::mutex mutex_;  // serializes Link/Unlink and guards reported_errors_
   std::vector<std::string> reported_errors_;
   uint64_t next_dylib_ = 0;

@@ -1,4 +1,4 @@
-#include "runtime/worker_server.h"
+#include "runtime/service/worker_server.h"
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
@@ -10,7 +10,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/worker_service.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/service/worker_service.h"
 
 namespace rexec {
 namespace {
@@ -98,7 +99,7 @@ struct WorkerServer::State {
         io(io_context),
         modules(StoreOptions(options, "modules", 0.25)),
         objects(StoreOptions(options, "objects", 0.75)),
-        code(modules, objects, options.max_linked_modules),
+        code(modules, objects, options.max_linked_modules, ChildRuntimeSymbols()),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),

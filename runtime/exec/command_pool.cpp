@@ -1,4 +1,4 @@
-#include "runtime/command_pool.h"
+#include "runtime/exec/command_pool.h"
 
 #include <kj/debug.h>
 
@@ -12,9 +12,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/child_process.h"
-#include "runtime/command_executor.h"
-#include "runtime/command_protocol.h"
+#include "runtime/exec/child_process.h"
+#include "runtime/exec/command_executor.h"
+#include "runtime/exec/command_protocol.h"
 
 namespace rexec {
 namespace {

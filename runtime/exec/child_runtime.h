@@ -12,12 +12,9 @@
 
 #include <span>
 
-namespace rexec {
+#include "runtime/jit/jit_session.h"
 
-struct InterposedSymbol {
-  const char* name;
-  void* address;
-};
+namespace rexec {
 
 // The symbols every linked module binds to instead of the C library's.
 std::span<const InterposedSymbol> ChildRuntimeSymbols();

@@ -8,7 +8,7 @@
 // the worker starts another.
 #pragma once
 
-#include "runtime/jit_session.h"
+#include "runtime/jit/jit_session.h"
 
 namespace rexec {
 

@@ -1,4 +1,4 @@
-#include "runtime/child_runtime.h"
+#include "runtime/exec/child_runtime.h"
 
 #include <unistd.h>
 

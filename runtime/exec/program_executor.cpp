@@ -1,12 +1,12 @@
-#include "runtime/program_executor.h"
+#include "runtime/exec/program_executor.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 
-#include "runtime/child_process.h"
-#include "runtime/child_runtime.h"
+#include "runtime/exec/child_process.h"
+#include "runtime/exec/child_runtime.h"
 
 extern char** environ;
 

@@ -8,10 +8,10 @@
 #include <kj/async-io.h>
 
 #include "rexec/worker.h"
-#include "runtime/blob_store.h"
-#include "runtime/code_cache.h"
-#include "runtime/command_pool.h"
-#include "runtime/program_executor.h"
+#include "runtime/store/blob_store.h"
+#include "runtime/jit/code_cache.h"
+#include "runtime/exec/command_pool.h"
+#include "runtime/exec/program_executor.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {

@@ -1,4 +1,4 @@
-#include "runtime/jit_session.h"
+#include "runtime/jit/jit_session.h"
 
 #include <llvm/Demangle/Demangle.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
@@ -13,8 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/child_runtime.h"
-#include "runtime/module_preparation.h"
+#include "runtime/jit/module_preparation.h"
 
 namespace rexec {
 namespace {
@@ -101,11 +100,12 @@ std::vector<std::string> LinkedModule::command_names() const {
   return names;
 }
 
-absl::StatusOr<std::shared_ptr<JitSession>> JitSession::Create() {
+absl::StatusOr<std::shared_ptr<JitSession>> JitSession::Create(
+    std::span<const InterposedSymbol> interposed) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::shared_ptr<JitSession> session(new JitSession);
-  // The inactive platform: no ORC runtime, no platform-owned atexit list; see child_runtime.h.
+  // The inactive platform: no ORC runtime, no platform-owned atexit list; see exec/child_runtime.h.
   auto jit = llvm::orc::LLJITBuilder()
                  .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
                  // Modules link against the filtered generator below, never the whole process.
@@ -113,6 +113,7 @@ absl::StatusOr<std::shared_ptr<JitSession>> JitSession::Create() {
                  .create();
   if (!jit) return absl::InternalError(llvm::toString(jit.takeError()));
   session->jit_ = std::move(*jit);
+  session->interposed_ = interposed;
   JitSession* raw = session.get();
   session->jit_->getExecutionSession().setErrorReporter([raw](llvm::Error error) {
     std::string message = DescribeLinkError(std::move(error));
@@ -148,7 +149,7 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
   };
 
   llvm::orc::SymbolMap interposed;
-  for (const InterposedSymbol& symbol : ChildRuntimeSymbols()) {
+  for (const InterposedSymbol& symbol : interposed_) {
     interposed[es.intern(symbol.name)] = {ExecutorAddr::fromPtr(symbol.address),
                                           llvm::JITSymbolFlags::Exported |
                                               llvm::JITSymbolFlags::Callable};

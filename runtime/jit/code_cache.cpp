@@ -1,4 +1,4 @@
-#include "runtime/code_cache.h"
+#include "runtime/jit/code_cache.h"
 
 #include <chrono>
 
@@ -23,12 +23,13 @@ T ValueOrDie(absl::StatusOr<T> value) {
 
 }  // namespace
 
-CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules)
+CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
+                     std::span<const InterposedSymbol> interposed)
     : modules_(modules),
       objects_(objects),
       max_linked_modules_(max_linked_modules),
       compiler_(ValueOrDie(ObjectCompiler::ForHost())),
-      jit_(ValueOrDie(JitSession::Create())) {}
+      jit_(ValueOrDie(JitSession::Create(interposed))) {}
 
 CodeCache::~CodeCache() noexcept(false) {
   in_flight_.clear();

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/job_io.h"
-#include "runtime/job_outcome.h"
-#include "runtime/program_executor.h"
+#include "runtime/exec/job_io.h"
+#include "runtime/exec/job_outcome.h"
+#include "runtime/exec/program_executor.h"
 
 namespace rexec {
 

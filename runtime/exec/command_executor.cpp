@@ -1,4 +1,4 @@
-#include "runtime/command_executor.h"
+#include "runtime/exec/command_executor.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "rexec/command.h"
-#include "runtime/child_runtime.h"
-#include "runtime/command_protocol.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/exec/command_protocol.h"
 
 namespace rexec {
 namespace {

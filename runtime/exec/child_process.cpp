@@ -1,4 +1,4 @@
-#include "runtime/child_process.h"
+#include "runtime/exec/child_process.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "runtime/worker_service.h"
+#include "runtime/service/worker_service.h"
 
 #include <capnp/message.h>
 

@@ -15,10 +15,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "runtime/event_loop_thread.h"
-#include "runtime/blob_store.h"
-#include "runtime/jit_session.h"
-#include "runtime/object_compiler.h"
+#include "core/event_loop_thread.h"
+#include "runtime/store/blob_store.h"
+#include "runtime/jit/jit_session.h"
+#include "runtime/jit/object_compiler.h"
 
 namespace rexec {
 
@@ -40,7 +40,8 @@ struct LoadedCode {
 
 class CodeCache {
  public:
-  CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules);
+  CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
+            std::span<const InterposedSymbol> interposed);
   ~CodeCache() noexcept(false);
 
   const TargetDescription& target() const { return compiler_->target(); }
