@@ -1,0 +1,40 @@
+#include "queue/queue_keys.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace rexec {
+
+absl::Status CheckQueueIdentifier(const std::string& what, const std::string& value) {
+  bool valid = !value.empty() && value.size() <= 128;
+  for (char c : value) {
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-' || c == ':');
+  }
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " '", value,
+                   "' must be 1 to 128 letters, digits, '.', '_', '-' or ':'"));
+}
+
+QueueKeys::QueueKeys(const std::string& queue_name)
+    : prefix_(absl::StrCat("rexec:", queue_name, ":")),
+      jobs_(prefix_ + "jobs"),
+      dead_(prefix_ + "dead"),
+      info_(prefix_ + "info"),
+      stats_(prefix_ + "stats") {}
+
+std::string QueueKeys::module(const ContentHash& hash) const {
+  return absl::StrCat(prefix_, "module:", hash.hex());
+}
+std::string QueueKeys::reply(const std::string& client) const {
+  return absl::StrCat(prefix_, "reply:", client);
+}
+std::string QueueKeys::client_alive(const std::string& client) const {
+  return absl::StrCat(prefix_, "client:", client);
+}
+std::string QueueKeys::worker(const std::string& consumer) const {
+  return absl::StrCat(prefix_, "worker:", consumer);
+}
+std::string QueueKeys::worker_pattern() const { return absl::StrCat(prefix_, "worker:*"); }
+
+}  // namespace rexec

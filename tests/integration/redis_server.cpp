@@ -1,0 +1,107 @@
+#include "tests/integration/redis_server.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "tests/integration/read_file.h"
+
+namespace rexec::testing {
+namespace {
+
+constexpr milliseconds kStartupTimeout{10'000};
+
+// A port nothing listens on right now. Another process could take it before redis-server binds
+// it; Start() then fails and the constructor tries another.
+uint16_t FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  uint16_t port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+}  // namespace
+
+RedisServer::RedisServer() {
+  for (int attempt = 0; attempt < 5 && !ready_; ++attempt) {
+    port_ = FreeLoopbackPort();
+    ready_ = port_ != 0 && Start();
+  }
+}
+
+RedisServer::~RedisServer() {
+  if (process_ != nullptr) {
+    process_->Signal(SIGKILL);
+    process_->Wait(milliseconds(5000));
+  }
+}
+
+std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+std::string RedisServer::log() const {
+  return "--- redis-server log ---\n" + ReadFile(dir_.path() / "redis.log");
+}
+
+bool RedisServer::Start() {
+  ++starts_;
+  std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                   "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1",
+                                   "--save", "",
+                                   "--appendonly", "no",
+                                   "--dir", dir_.path().string(),
+                                   "--logfile", (dir_.path() / "redis.log").string(),
+                                   "--daemonize", "no"};
+  ProcessOptions options;
+  options.stdout_file = (dir_.path() / "stdout.log").string();
+  options.stderr_file = (dir_.path() / "stderr.log").string();
+  options.timeout = milliseconds(24 * 3600 * 1000);
+  process_ = std::make_unique<Subprocess>(argv, options);
+  if (!process_->started()) return false;
+  // Each start appends to the log: wait for this start's line.
+  auto deadline = std::chrono::steady_clock::now() + kStartupTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string log = ReadFile(dir_.path() / "redis.log");
+    size_t ready_lines = 0;
+    for (size_t at = log.find("Ready to accept connections"); at != std::string::npos;
+         at = log.find("Ready to accept connections", at + 1)) {
+      ++ready_lines;
+    }
+    if (ready_lines >= static_cast<size_t>(starts_)) return true;
+    if (process_->Exited()) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
+
+std::string RedisServer::Cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", std::to_string(port_)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv).stdout_text;
+}
+
+void RedisServer::Kill() {
+  process_->Signal(SIGKILL);
+  process_->Wait(milliseconds(5000));
+  process_ = nullptr;
+  ready_ = false;
+}
+
+bool RedisServer::Restart() {
+  if (process_ != nullptr) Kill();
+  ready_ = Start();
+  return ready_;
+}
+
+}  // namespace rexec::testing
