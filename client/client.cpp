@@ -11,9 +11,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "client/queue_worker.h"
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
 #include "compiler/compiler.h"
+#include "queue/redis_url.h"
 #include "core/event_loop_thread.h"
 #include "schema/rexec.capnp.h"
 
@@ -87,27 +89,45 @@ class Client::Impl {
         auto login = connection_->gateway.loginRequest();
         login.setToken(options_.token);
         worker_ = login.send().getWorker();
-        return worker_->infoRequest().send().then(
-            [this](capnp::Response<wire::Worker::InfoResults> response) {
-              auto info = response.getInfo();
-              description_.protocol_version = info.getProtocolVersion();
-              description_.rexec_version = info.getRexecVersion();
-              description_.llvm_version = info.getLlvmVersion();
-              description_.triple = info.getTriple();
-              description_.data_layout = info.getDataLayout();
-              description_.cpu = info.getCpu();
-              description_.max_module_bytes = info.getMaxModuleBytes();
-              description_.max_state_bytes = info.getMaxStateBytes();
-              if (description_.protocol_version != wire::PROTOCOL_VERSION) {
-                return absl::FailedPreconditionError(absl::StrCat(
-                    "worker at ", description_.address, " speaks protocol ",
-                    description_.protocol_version, ", this client speaks ",
-                    wire::PROTOCOL_VERSION));
-              }
-              return absl::OkStatus();
-            });
+        return Describe();
       });
     }, absl::StrCat("cannot reach worker at ", address));
+  }
+
+  absl::Status ConnectQueue(const std::string& url) {
+    absl::StatusOr<RedisUrl> parsed = ParseRedisUrl(url);
+    if (!parsed.ok()) return parsed.status();
+    description_.address = parsed->Redacted();
+    return Call([this, url]() -> kj::Promise<absl::Status> {
+      QueueClientOptions queue{url, options_.queue_name, options_.queue_wait_ms};
+      return ConnectQueueWorker(loop_.io(), std::move(queue))
+          .then([this](kj::Own<wire::Worker::Server> queue_worker) {
+            worker_ = wire::Worker::Client(kj::mv(queue_worker));
+            return Describe();
+          });
+    }, absl::StrCat("cannot reach queue at ", description_.address));
+  }
+
+  // Asks the worker (or the queue's workers) what to compile for.
+  kj::Promise<absl::Status> Describe() {
+    return worker_->infoRequest().send().then(
+        [this](capnp::Response<wire::Worker::InfoResults> response) {
+          auto info = response.getInfo();
+          description_.protocol_version = info.getProtocolVersion();
+          description_.rexec_version = info.getRexecVersion();
+          description_.llvm_version = info.getLlvmVersion();
+          description_.triple = info.getTriple();
+          description_.data_layout = info.getDataLayout();
+          description_.cpu = info.getCpu();
+          description_.max_module_bytes = info.getMaxModuleBytes();
+          description_.max_state_bytes = info.getMaxStateBytes();
+          if (description_.protocol_version != wire::PROTOCOL_VERSION) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "worker at ", description_.address, " speaks protocol ",
+                description_.protocol_version, ", this client speaks ", wire::PROTOCOL_VERSION));
+          }
+          return absl::OkStatus();
+        });
   }
 
   absl::Status Upload(const Module& module, bool* skipped) {
@@ -195,6 +215,12 @@ class Client::Impl {
                 out.link_us = stats.getLinkUs();
                 out.jobs_run = stats.getJobsRun();
                 out.jobs_failed = stats.getJobsFailed();
+                out.workers = stats.getWorkers();
+                out.queue_jobs = stats.getQueueJobs();
+                out.queue_garbage = stats.getQueueGarbage();
+                out.queue_expired = stats.getQueueExpired();
+                out.queue_reclaimed = stats.getQueueReclaimed();
+                out.queue_dead_lettered = stats.getQueueDeadLettered();
                 return absl::OkStatus();
               });
         },
@@ -466,6 +492,19 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& addre
   signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<Impl>(std::move(options));
   if (absl::Status connected = impl->Connect(address); !connected.ok()) {
+    if (connected.code() == absl::StatusCode::kInternal) {
+      return absl::UnavailableError(connected.message());
+    }
+    return connected;
+  }
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::ConnectQueue(const std::string& url,
+                                                             ClientOptions options) {
+  signal(SIGPIPE, SIG_IGN);
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (absl::Status connected = impl->ConnectQueue(url); !connected.ok()) {
     if (connected.code() == absl::StatusCode::kInternal) {
       return absl::UnavailableError(connected.message());
     }

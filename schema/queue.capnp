@@ -27,6 +27,7 @@ struct QueueReply {
   union {
     output @2 :OutputChunk;
     result @3 :Rexec.JobResult;
+    started @4 :Void;       # sent once a job has run a while (fast jobs only send their result)
   }
 }
 

@@ -142,4 +142,10 @@ struct WorkerStats {
   objectDiskBytes @12 :UInt64;
   diskEvictions @13 :UInt64;
   corruptFilesRemoved @14 :UInt64;
+  workers @15 :UInt64;           # 1 for one worker; through a queue, the live workers summed
+  queueJobs @16 :UInt64;         # jobs taken from a queue and answered
+  queueGarbage @17 :UInt64;      # queue entries that were not rexec jobs (skipped)
+  queueExpired @18 :UInt64;      # not started: past their deadline, or their client was gone
+  queueReclaimed @19 :UInt64;    # taken over from a worker that stopped answering
+  queueDeadLettered @20 :UInt64; # given up after too many deliveries
 }

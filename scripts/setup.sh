@@ -9,6 +9,8 @@ PACKAGES=(
   capnproto libcapnp-dev
   libabsl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  redis-server libhiredis-dev
+  python3-cloudpickle python3-redis
 )
 
 missing=()
@@ -24,6 +26,11 @@ if ((${#missing[@]} > 0)); then
   if [[ "$(id -u)" -ne 0 ]]; then sudo="sudo"; fi
   $sudo apt-get update
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+  # Debian's redis-server package starts a system-wide Redis on port 6379; rexec's tests and
+  # benchmarks start private ones on free ports and need none of it.
+  if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+    $sudo service redis-server stop >/dev/null 2>&1 || true
+  fi
 else
   echo "setup: all packages present"
 fi

@@ -37,6 +37,12 @@ rexec/command.h) run a command instead: its state goes in, T::main() runs, the s
 
 options:
   --worker HOST:PORT   the worker to use (default: $REXEC_WORKER; if unset, an embedded worker)
+  --queue URL          send the job through a Redis queue that rexec-worker --queue serves
+                       (redis://[[user]:password@]host[:port][/db]; default: $REXEC_QUEUE).
+                       Standard input is read whole before the job is sent (at most 16M;
+                       none from a terminal).
+  --queue-name NAME    which queue (default rexec)
+  --queue-wait SECONDS fail if no worker takes the job within this long (default 60)
   --token-file FILE    token for a worker that requires one (default: $REXEC_TOKEN)
   --timeout SECONDS    kill the program after this long (exit code 124)
   --memory BYTES       limit the program's data segment (K, M, G suffixes)
@@ -65,6 +71,9 @@ exit codes: the program's own; 128+N if killed by signal N; 124 on timeout;
 
 struct SendOptions {
   std::string worker;
+  std::string queue;
+  std::string queue_name = "rexec";
+  uint32_t queue_wait_ms = 60'000;
   std::string token;
   std::vector<std::string> sources;
   std::vector<std::string> clang_flags;
@@ -92,6 +101,7 @@ int Fail(int code, const std::string& message) {
 int ParseArguments(int argc, char** argv, SendOptions& options) {
   if (const char* worker = std::getenv("REXEC_WORKER"); worker != nullptr) options.worker = worker;
   if (const char* token = std::getenv("REXEC_TOKEN"); token != nullptr) options.token = token;
+  if (const char* queue = std::getenv("REXEC_QUEUE"); queue != nullptr) options.queue = queue;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string value, error;
@@ -124,6 +134,18 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
       options.state_out = value;
     } else if (flag("--worker")) {
       options.worker = value;
+      options.queue.clear();  // the flag given wins over the other's environment variable
+    } else if (flag("--queue")) {
+      options.queue = value;
+      options.worker.clear();
+    } else if (flag("--queue-name")) {
+      options.queue_name = value;
+    } else if (flag("--queue-wait")) {
+      if (error.empty()) {
+        auto ms = rexec::ParseSecondsAsMilliseconds(value);
+        if (!ms.ok()) return Fail(kExitRexecFailure, std::string(ms.status().message()));
+        options.queue_wait_ms = *ms;
+      }
     } else if (flag("--token-file")) {
       if (error.empty()) {
         auto token = rexec::ReadTokenFile(value);
@@ -227,9 +249,14 @@ int main(int argc, char** argv) {
   client_options.token = options.token;
   client_options.color_diagnostics = isatty(STDERR_FILENO) != 0;
   if (!options.use_cache) client_options.bitcode_cache_dir = "-";
+  client_options.queue_name = options.queue_name;
+  client_options.queue_wait_ms = options.queue_wait_ms;
+  // With both REXEC_WORKER and REXEC_QUEUE set and neither flag, the direct worker wins.
+  const bool use_queue = !options.queue.empty() && options.worker.empty();
   absl::StatusOr<std::unique_ptr<rexec::Client>> client =
-      options.worker.empty() ? rexec::Client::Local({}, client_options)
-                             : rexec::Client::Connect(options.worker, client_options);
+      use_queue                ? rexec::Client::ConnectQueue(options.queue, client_options)
+      : options.worker.empty() ? rexec::Client::Local({}, client_options)
+                               : rexec::Client::Connect(options.worker, client_options);
   if (!client.ok()) return Fail(kExitUnreachable, std::string(client.status().message()));
 
   auto compile_started = std::chrono::steady_clock::now();
@@ -257,9 +284,12 @@ int main(int argc, char** argv) {
   }
 
   std::string name = std::filesystem::path(options.sources.front()).stem().string();
+  // A queued job carries its whole stdin, read before it is sent: from a terminal that would
+  // wait for input the program may never want, so a terminal gives none.
+  const int stdin_fd = use_queue && isatty(STDIN_FILENO) ? -1 : STDIN_FILENO;
   absl::StatusOr<rexec::JobReport> report = (*client)->RunProgram(
-      *module, options.program_args, {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO},
-      options.limits, name);
+      *module, options.program_args, {stdin_fd, STDOUT_FILENO, STDERR_FILENO}, options.limits,
+      name);
   if (!report.ok()) return ReportFailure(report.status());
   return Finish(options, *report, compile_us, compile_report.cache_hit);
 }

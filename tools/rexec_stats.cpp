@@ -71,6 +71,11 @@ int main(int argc, char** argv) {
             << "compile_ms: " << s.compile_us / 1000.0 << "\n"
             << "link_ms: " << s.link_us / 1000.0 << "\n"
             << "jobs_run: " << s.jobs_run << "\n"
-            << "jobs_failed: " << s.jobs_failed << "\n";
+            << "jobs_failed: " << s.jobs_failed << "\n"
+            << "queue_jobs: " << s.queue_jobs << "\n"
+            << "queue_garbage: " << s.queue_garbage << "\n"
+            << "queue_expired: " << s.queue_expired << "\n"
+            << "queue_reclaimed: " << s.queue_reclaimed << "\n"
+            << "queue_dead_lettered: " << s.queue_dead_lettered << "\n";
   return 0;
 }

@@ -1,5 +1,7 @@
 // rexec-worker: serve rexec jobs on a port.
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -18,8 +20,8 @@ Serves rexec jobs: receives LLVM bitcode from rexec-send or the rexec C++ API, J
 (machine code cached in memory and on disk) and runs each job in a child process.
 
 options:
-  --listen HOST:PORT      where to listen (default 127.0.0.1:7070; port 0 picks a free one).
-                          Any host but loopback requires --token-file.
+  --listen HOST:PORT      where to listen (default 127.0.0.1:7070, or none with --queue; port 0
+                          picks a free one). Any host but loopback requires --token-file.
   --token-file FILE       clients must present the token in FILE
   --cache-dir DIR         keep modules and compiled code here
                           (default $XDG_CACHE_HOME/rexec, else ~/.cache/rexec)
@@ -35,11 +37,21 @@ options:
   --memory BYTES          data-segment limit for each job (default: none)
   --max-output BYTES      most output one job may write (default 1G)
   -v, --verbose           log to stderr
+
+queue mode (many workers share one Redis Stream; see docs/scaling.md):
+  --queue URL             also take jobs from Redis (redis://[[user]:password@]host[:port][/db];
+                          default $REXEC_QUEUE). Without --listen, serves the queue only.
+  --queue-name NAME       which queue (default rexec); other names are other queues
+  --visibility-timeout SECONDS
+                          a worker silent this long loses its jobs to others (default 30)
+  --max-deliveries N      a job delivered N times without an answer is dead-lettered (default 3)
+  --prefetch N            jobs taken from the queue at once (default 8 per CPU)
   --help                  this text
   --version               versions of rexec, LLVM and the protocol
 
-Sizes take K, M or G suffixes. The bound address is printed on stdout once listening:
+Sizes take K, M or G suffixes. Once serving, the worker prints on stdout:
   rexec-worker listening on 127.0.0.1:7070
+  rexec-worker serving queue 'rexec' at redis://127.0.0.1:6379 as HOST:PID:ID
 SIGINT or SIGTERM stops the worker.
 )";
 
@@ -52,7 +64,8 @@ int UsageError(const std::string& message) {
 
 int main(int argc, char** argv) {
   rexec::WorkerOptions options;
-  options.listen_address = "127.0.0.1:7070";
+  std::optional<std::string> listen;
+  if (const char* queue = std::getenv("REXEC_QUEUE"); queue != nullptr) options.queue_url = queue;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string value, error;
@@ -71,7 +84,24 @@ int main(int argc, char** argv) {
     } else if (arg == "--no-disk-cache") {
       options.cache_dir = "-";
     } else if (flag("--listen")) {
-      options.listen_address = value;
+      listen = value;
+    } else if (flag("--queue")) {
+      options.queue_url = value;
+    } else if (flag("--queue-name")) {
+      options.queue_name = value;
+    } else if (flag("--visibility-timeout")) {
+      if (!error.empty()) return UsageError(error);
+      auto ms = rexec::ParseSecondsAsMilliseconds(value);
+      if (!ms.ok()) return UsageError(std::string(ms.status().message()));
+      options.queue_visibility_timeout_ms = *ms;
+    } else if (flag("--max-deliveries") || flag("--prefetch")) {
+      if (!error.empty()) return UsageError(error);
+      uint32_t count = 0;
+      if (!absl::SimpleAtoi(value, &count) || count == 0) {
+        return UsageError(std::string(arg.substr(0, arg.find('='))) + " needs a positive number");
+      }
+      (arg.starts_with("--max-deliveries") ? options.queue_max_deliveries
+                                           : options.queue_prefetch) = count;
     } else if (flag("--token-file")) {
       if (error.empty()) {
         auto token = rexec::ReadTokenFile(value);
@@ -110,10 +140,14 @@ int main(int argc, char** argv) {
     if (!error.empty()) return UsageError(error);
   }
 
-  absl::Status served = rexec::ServeUntilSignaled(options, [](const std::string& address) {
-    std::printf("rexec-worker listening on %s\n", address.c_str());
-    std::fflush(stdout);
-  });
+  // A queue worker listens only when asked to; otherwise a worker listens on the usual port.
+  options.listen_address = listen.value_or(options.queue_url.empty() ? "127.0.0.1:7070" : "");
+  absl::Status served = rexec::ServeUntilSignaled(
+      options, [](const std::string& address, const std::string& queue) {
+        if (!address.empty()) std::printf("rexec-worker listening on %s\n", address.c_str());
+        if (!queue.empty()) std::printf("rexec-worker serving %s\n", queue.c_str());
+        std::fflush(stdout);
+      });
   if (!served.ok()) {
     std::cerr << "rexec-worker: " << served.message() << "\n";
     return 1;

@@ -10,7 +10,7 @@
 //   result->state.total;  result->exit_code;  result->stdout_text;
 //   std::future<absl::StatusOr<Result<Sum>>> later = (*client)->Submit(*module, Sum{...});
 //
-// A Client owns one connection and a thread that runs its event loop; its methods are
+// A Client owns one connection (to a worker, or to a Redis queue) and a thread that runs its event loop; its methods are
 // synchronous and thread-safe. Errors are values: absl::Status for anything that kept the job
 // from running (unreachable worker: kUnavailable; compile error: kInvalidArgument), a JobReport
 // for everything the job itself did (exit code, signal, timeout, exception, ...).
@@ -38,6 +38,11 @@ struct ClientOptions {
   // Compiled bitcode is cached here, keyed by sources, every header they include, flags, target
   // and compiler version. Empty: $XDG_CACHE_HOME/rexec/bitcode; "-": no cache.
   std::string bitcode_cache_dir;
+
+  // Queue mode (ConnectQueue): which queue, and how long a job may wait for a worker to take it
+  // before the call fails (the job's deadline, so no worker starts it later either).
+  std::string queue_name = "rexec";
+  uint32_t queue_wait_ms = 60'000;
 };
 
 struct CompileReport {
@@ -121,6 +126,13 @@ struct WorkerStatistics {
   uint64_t link_us = 0;
   uint64_t jobs_run = 0;
   uint64_t jobs_failed = 0;
+  // Through a queue (ConnectQueue): the live workers' counters summed, and these.
+  uint64_t workers = 0;              // workers counted
+  uint64_t queue_jobs = 0;           // jobs taken from the queue and answered
+  uint64_t queue_garbage = 0;        // entries that were not rexec jobs
+  uint64_t queue_expired = 0;        // not started: past their deadline, or client gone
+  uint64_t queue_reclaimed = 0;      // taken over from a worker that stopped answering
+  uint64_t queue_dead_lettered = 0;  // given up after too many deliveries
 };
 
 // A command job's outcome: the object after main(), main()'s result and what it printed. When
@@ -148,6 +160,11 @@ class Client {
  public:
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address,
                                                          ClientOptions options = {});
+  // Sends jobs through a Redis queue that any number of workers serve (rexec-worker --queue):
+  // redis://[[user]:password@]host[:port][/db]. The same API as a direct worker; output
+  // streams, stdin is sent up front (bounded), and each result arrives once.
+  static absl::StatusOr<std::unique_ptr<Client>> ConnectQueue(const std::string& url,
+                                                              ClientOptions options = {});
   // Starts a worker inside this process (on loopback, port chosen by the system) and connects.
   static absl::StatusOr<std::unique_ptr<Client>> Local(WorkerOptions worker_options = {},
                                                        ClientOptions options = {});

@@ -24,7 +24,8 @@
 namespace rexec {
 
 struct WorkerOptions {
-  // HOST:PORT; port 0 lets the system choose. Anything but loopback needs `token`.
+  // HOST:PORT; port 0 lets the system choose. Anything but loopback needs `token`. Empty: no
+  // listener (a worker that only serves a queue).
   std::string listen_address = "127.0.0.1:0";
   std::string token;
 
@@ -50,6 +51,18 @@ struct WorkerOptions {
 
   // Warm processes that run one module's command jobs; 0: one per CPU.
   size_t executors_per_module = 0;
+
+  // Queue mode: also take jobs from a Redis Stream that any number of workers share
+  // (redis://[[user]:password@]host[:port][/db]; empty: no queue). A job is acknowledged only
+  // once its result is published; a worker that stops heart-beating for
+  // `queue_visibility_timeout_ms` has its jobs taken over by another, and a job delivered
+  // `queue_max_deliveries` times without an answer goes to the dead-letter stream.
+  std::string queue_url;
+  std::string queue_name = "rexec";
+  uint32_t queue_visibility_timeout_ms = 30'000;
+  uint32_t queue_max_deliveries = 3;
+  uint32_t queue_prefetch = 0;  // jobs taken at once; 0: 8 per CPU
+  uint64_t max_stdin_bytes = 16ull << 20;  // a queued program's whole stdin
 
   bool verbose = false;  // log each job to stderr
 };
@@ -78,8 +91,10 @@ class Worker {
 };
 
 // Serves on the calling thread until SIGINT or SIGTERM (what `rexec-worker` runs). Must be called
-// before the process starts any thread. `on_listening` gets the bound address.
-absl::Status ServeUntilSignaled(const WorkerOptions& options,
-                                const std::function<void(const std::string&)>& on_listening);
+// before the process starts any thread. Once serving, `on_serving` gets the bound address (empty
+// when not listening) and the queue served (empty for none; see WorkerServer).
+absl::Status ServeUntilSignaled(
+    const WorkerOptions& options,
+    const std::function<void(const std::string& address, const std::string& queue)>& on_serving);
 
 }  // namespace rexec

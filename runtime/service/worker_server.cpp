@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/exec/child_runtime.h"
+#include "runtime/service/queue_consumer.h"
 #include "runtime/service/worker_service.h"
 
 namespace rexec {
@@ -73,6 +74,7 @@ struct WorkerServer::State {
   CommandPoolSet command_pools;
   WorkerState worker_state;
   capnp::Capability::Client gateway;
+  std::unique_ptr<QueueConsumer> queue;
   capnp::ReaderOptions reader_options;
   kj::Own<kj::ConnectionReceiver> listener;
   std::string address;
@@ -154,13 +156,20 @@ int WorkerServer::port() const { return state_->port; }
 
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerOptions& options,
                                                                    kj::AsyncIoContext& io) {
-  absl::StatusOr<HostPort> host_port = ParseListenAddress(options.listen_address);
-  if (!host_port.ok()) return host_port.status();
-  if (!IsLoopback(host_port->host) && options.token.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refusing to listen on ", host_port->host,
-        " without a token: anyone who can reach it could run code here (give a token, or "
-        "listen on 127.0.0.1)"));
+  if (options.listen_address.empty() && options.queue_url.empty()) {
+    return absl::InvalidArgumentError("a worker needs an address to listen on, a queue, or both");
+  }
+  std::optional<HostPort> host_port;
+  if (!options.listen_address.empty()) {
+    absl::StatusOr<HostPort> parsed = ParseListenAddress(options.listen_address);
+    if (!parsed.ok()) return parsed.status();
+    if (!IsLoopback(parsed->host) && options.token.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refusing to listen on ", parsed->host,
+          " without a token: anyone who can reach it could run code here (give a token, or "
+          "listen on 127.0.0.1)"));
+    }
+    host_port = *parsed;
   }
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
@@ -168,21 +177,41 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   std::unique_ptr<State> state;
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
                 state = std::make_unique<State>(options, io);
-                auto address = io.provider->getNetwork()
-                                   .parseAddress(host_port->host, host_port->port)
-                                   .wait(io.waitScope);
-                state->listener = address->listen();
+                if (host_port.has_value()) {
+                  auto address = io.provider->getNetwork()
+                                     .parseAddress(host_port->host, host_port->port)
+                                     .wait(io.waitScope);
+                  state->listener = address->listen();
+                }
               })) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address, ": ",
                                                exception->getDescription().cStr()));
   }
-  state->port = static_cast<int>(state->listener->getPort());
-  state->address = host_port->host.find(':') != std::string::npos
-                       ? absl::StrCat("[", host_port->host, "]:", state->port)
-                       : absl::StrCat(host_port->host, ":", state->port);
+  if (!options.queue_url.empty()) {
+    absl::StatusOr<std::unique_ptr<QueueConsumer>> queue =
+        QueueConsumer::Create(state->worker_state, io);
+    if (!queue.ok()) return queue.status();
+    state->queue = *std::move(queue);
+  }
+  if (host_port.has_value()) {
+    state->port = static_cast<int>(state->listener->getPort());
+    state->address = host_port->host.find(':') != std::string::npos
+                         ? absl::StrCat("[", host_port->host, "]:", state->port)
+                         : absl::StrCat(host_port->host, ":", state->port);
+  }
   return std::unique_ptr<WorkerServer>(new WorkerServer(std::move(state)));
 }
 
-kj::Promise<void> WorkerServer::Run() { return state_->AcceptLoop(); }
+kj::Promise<void> WorkerServer::Run() {
+  kj::Promise<void> accepting = state_->listener.get() != nullptr
+                                    ? state_->AcceptLoop()
+                                    : kj::Promise<void>(kj::NEVER_DONE);
+  if (state_->queue == nullptr) return accepting;
+  return kj::joinPromises(kj::arr(kj::mv(accepting), state_->queue->Run()));
+}
+
+std::string WorkerServer::QueueDescription() const {
+  return state_->queue == nullptr ? std::string() : state_->queue->Description();
+}
 
 }  // namespace rexec

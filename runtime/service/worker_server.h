@@ -1,4 +1,5 @@
-// A worker's whole server on one kj event loop: stores, code cache, listener, connections.
+// A worker's whole server on one kj event loop: stores, code cache, and its front doors (a
+// listener for Cap'n Proto connections, a Redis queue, or both).
 #pragma once
 
 #include <kj/async-io.h>
@@ -18,8 +19,11 @@ class WorkerServer {
                                                               kj::AsyncIoContext& io);
   ~WorkerServer();
 
+  // The bound address ("127.0.0.1:40123"); empty for a worker that only serves a queue.
   const std::string& address() const;
   int port() const;
+  // Which queue it serves ("queue 'rexec' at redis://... as host:pid:id"); empty for none.
+  std::string QueueDescription() const;
 
   // Accepts and serves connections; never resolves on its own (cancel it to stop).
   kj::Promise<void> Run();

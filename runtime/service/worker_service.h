@@ -8,29 +8,10 @@
 #include <kj/async-io.h>
 
 #include "rexec/worker.h"
-#include "runtime/store/blob_store.h"
-#include "runtime/jit/code_cache.h"
-#include "runtime/exec/command_pool.h"
-#include "runtime/exec/program_executor.h"
+#include "runtime/service/job_runner.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {
-
-struct WorkerCounters {
-  uint64_t jobs_run = 0;
-  uint64_t jobs_failed = 0;
-};
-
-// Everything a Worker capability needs, owned by the server that hands them out.
-struct WorkerState {
-  const WorkerOptions& options;
-  BlobStore& modules;
-  BlobStore& objects;
-  CodeCache& code;
-  ExecutionContext& execution;
-  CommandPoolSet& command_pools;
-  WorkerCounters counters;
-};
 
 kj::Own<wire::Gateway::Server> MakeGateway(WorkerState& state);
 

@@ -14,6 +14,7 @@ const TempDir& CacheHome() {
 
 std::string SendBinary() { return REXEC_SEND_BINARY; }
 std::string WorkerBinary() { return REXEC_WORKER_BINARY; }
+std::string StatsBinary() { return REXEC_STATS_BINARY; }
 std::string ProgramPath(std::string_view name) {
   return std::string(REXEC_TEST_PROGRAMS_DIR) + "/" + std::string(name);
 }

@@ -15,6 +15,7 @@ namespace rexec::testing {
 
 std::string SendBinary();
 std::string WorkerBinary();
+std::string StatsBinary();
 // A file or directory under tests/programs.
 std::string ProgramPath(std::string_view name);
 

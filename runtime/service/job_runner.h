@@ -1,0 +1,52 @@
+// Runs one job, whichever front door it came through: a Cap'n Proto call (worker_service.h) or
+// an entry of a Redis queue (queue_consumer.h).
+//
+// It checks the job (hash, argument count, state size), clamps the requested limits to the
+// worker's maxima, gets runnable code (code_cache.h), runs a plain program in a fresh process or
+// a command on its module's executor pool, and fills in the JobResult. A module the worker lacks
+// is answered with `missingModule`, for the sender to upload and ask again.
+#pragma once
+
+#include <kj/async.h>
+
+#include <cstdint>
+
+#include "rexec/worker.h"
+#include "runtime/exec/command_pool.h"
+#include "runtime/exec/job_io.h"
+#include "runtime/exec/program_executor.h"
+#include "runtime/jit/code_cache.h"
+#include "runtime/store/blob_store.h"
+#include "schema/rexec.capnp.h"
+
+namespace rexec {
+
+struct WorkerCounters {
+  uint64_t jobs_run = 0;
+  uint64_t jobs_failed = 0;
+  // Queue mode (queue_consumer.h).
+  uint64_t queue_jobs = 0;          // taken from the queue and answered
+  uint64_t queue_garbage = 0;       // entries that were not rexec jobs
+  uint64_t queue_expired = 0;       // not started: deadline passed or the client was gone
+  uint64_t queue_reclaimed = 0;     // taken over from a worker that stopped answering
+  uint64_t queue_dead_lettered = 0; // given up after too many deliveries
+};
+
+// Everything a job needs from its worker, owned by the server.
+struct WorkerState {
+  const WorkerOptions& options;
+  BlobStore& modules;
+  BlobStore& objects;
+  CodeCache& code;
+  ExecutionContext& execution;
+  CommandPoolSet& command_pools;
+  WorkerCounters counters;
+};
+
+// Throws a kj exception for a malformed job (the RPC front door reports it to the caller).
+// Without `io` the job's stdin is empty and its output is returned inside `result`, bounded.
+// `job` is read before the first suspension; `result` must outlive the returned promise.
+kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobIo> io,
+                         wire::JobResult::Builder result);
+
+}  // namespace rexec

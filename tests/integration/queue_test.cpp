@@ -1,0 +1,237 @@
+// Queue mode end to end: real rexec-worker processes consuming a real redis-server (a private one
+// per test, persistence off), driven by the real rexec-send and by the C++ API.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <sstream>
+#include <memory>
+#include <thread>
+
+#include "rexec/client.h"
+#include "tests/integration/redis_server.h"
+#include "tests/integration/send_command.h"
+#include "tests/integration/worker_process.h"
+#include "tests/programs/commands/sample_commands.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class QueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.started()) << redis_.log(); }
+
+  // A worker serving the test's queue; it also listens on loopback, for rexec-stats.
+  std::unique_ptr<WorkerProcess> StartWorker(std::vector<std::string> flags = {}) {
+    flags.insert(flags.begin(), {"--queue", redis_.url()});
+    auto worker = std::make_unique<WorkerProcess>(flags);
+    EXPECT_TRUE(worker->started()) << worker->log();
+    return worker;
+  }
+
+  ProcessResult SendThroughQueue(std::vector<std::string> args, ProcessOptions options = {}) {
+    args.insert(args.begin(), {"--queue", redis_.url()});
+    return RunSend(args, std::move(options));
+  }
+
+  // The worker's counters, as rexec-stats prints them.
+  static std::map<std::string, std::string> Stats(const WorkerProcess& worker) {
+    ProcessResult stats = RunProcess({StatsBinary(), worker.address()});
+    std::map<std::string, std::string> values;
+    std::istringstream lines(stats.stdout_text);
+    for (std::string line; std::getline(lines, line);) {
+      size_t colon = line.find(": ");
+      if (colon != std::string::npos) values[line.substr(0, colon)] = line.substr(colon + 2);
+    }
+    return values;
+  }
+
+  RedisServer redis_;
+};
+
+TEST_F(QueueTest, AProgramRunsThroughTheQueueWithArgsStdinAndExitCode) {
+  auto worker = StartWorker();
+  ProcessOptions input;
+  input.stdin_data = "to be or not to be\n";
+  ProcessResult counted =
+      SendThroughQueue({"-O2", ProgramPath("../../examples/word_count.cpp"), "--", "--top", "2"},
+                       input);
+  EXPECT_EQ(counted.exit_code, 0) << counted << worker->log();
+  EXPECT_EQ(counted.stdout_text, "2 be\n2 to\n") << counted;
+
+  ProcessResult exited = SendThroughQueue({ProgramPath("exit_code.cpp")});
+  EXPECT_EQ(exited.exit_code, 42) << exited;
+  ProcessResult crashed = SendThroughQueue({ProgramPath("segfault.c")});
+  EXPECT_EQ(crashed.exit_code, 128 + 11) << crashed;
+  EXPECT_THAT(crashed.stderr_text, HasSubstr("killed by signal 11 (SIGSEGV)"));
+  ProcessResult timed_out = SendThroughQueue({"--timeout", "1", ProgramPath("endless_loop.cpp")});
+  EXPECT_EQ(timed_out.exit_code, 124) << timed_out;
+}
+
+TEST_F(QueueTest, OutputStreamsWhileTheProgramRuns) {
+  auto worker = StartWorker();
+  Subprocess send(SendCommand({"--queue", redis_.url(), ProgramPath("streaming.cpp")}),
+                  SendOptions());
+  // The program sleeps 2 s between its lines: the first ones arrive before it ends.
+  ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "stdout cout before sleep\n",
+                                 milliseconds(60'000)))
+      << send.output(Stream::kStdout) << send.output(Stream::kStderr) << worker->log();
+  EXPECT_FALSE(send.Exited()) << "the first lines came only at the end";
+  ProcessResult done = send.Wait(milliseconds(30'000));
+  EXPECT_EQ(done.exit_code, 0) << done;
+  EXPECT_THAT(done.stdout_text, HasSubstr("stdout after sleep\n"));
+  EXPECT_THAT(done.stderr_text, HasSubstr("stderr after sleep\n"));
+}
+
+TEST_F(QueueTest, ACommandsStateGoesInAndComesBack) {
+  auto worker = StartWorker();
+  ProcessResult result = SendThroughQueue(
+      {ProgramPath("commands/sample_commands.cpp"), "--command", "Square", "--set", "value=12",
+       "--print-state"});
+  EXPECT_EQ(result.exit_code, 0) << result << worker->log();
+  EXPECT_THAT(result.stdout_text, HasSubstr("\"value\": 144"));
+}
+
+TEST_F(QueueTest, QueuesWithOtherNamesNeverSeeEachOthersJobs) {
+  auto worker = StartWorker({"--queue-name", "other"});
+  ProcessResult result =
+      SendThroughQueue({"--queue-wait", "1", ProgramPath("hello.cpp")});
+  EXPECT_EQ(result.exit_code, 255) << result;
+  EXPECT_THAT(result.stderr_text, HasSubstr("no worker took the job within 1 s"));
+  EXPECT_EQ(Stats(*worker)["queue_jobs"], "0");
+}
+
+TEST_F(QueueTest, UnreachableRedisIsAClearError) {
+  redis_.Kill();
+  ProcessResult result = SendThroughQueue({ProgramPath("hello.cpp")});
+  EXPECT_EQ(result.exit_code, 255) << result;
+  EXPECT_THAT(result.stderr_text, HasSubstr("cannot reach queue at redis://127.0.0.1:"));
+}
+
+TEST_F(QueueTest, GarbageInTheStreamIsSkippedAndTheWorkerServesOn) {
+  auto worker = StartWorker();
+  redis_.Cli({"XADD", "rexec:rexec:jobs", "*", "foo", "bar"});
+  redis_.Cli({"XADD", "rexec:rexec:jobs", "*", "d", "not a capnp message"});
+  redis_.Cli({"XADD", "rexec:rexec:jobs", "*", "d", "12345678"});
+  ProcessResult hello = SendThroughQueue({ProgramPath("hello.cpp")});
+  EXPECT_EQ(hello.exit_code, 0) << hello << worker->log();
+  EXPECT_EQ(hello.stdout_text, "hello from rexec\n");
+  EXPECT_EQ(Stats(*worker)["queue_garbage"], "3") << worker->log();
+  EXPECT_THAT(worker->log(), HasSubstr("skipping a queue entry that is not a rexec job"));
+}
+
+TEST_F(QueueTest, AJobOfAKilledWorkerIsTakenOverByAnother) {
+  auto first = StartWorker({"--visibility-timeout", "1"});
+  Subprocess send(SendCommand({"--queue", redis_.url(), ProgramPath("sleep_then_exit.cpp"),
+                               "--", "3"}),
+                  SendOptions());
+  ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "started\n", milliseconds(60'000)))
+      << send.output(Stream::kStderr) << first->log();
+  first->Kill();
+  auto second = StartWorker({"--visibility-timeout", "1"});
+  ProcessResult done = send.Wait(milliseconds(60'000));
+  EXPECT_EQ(done.exit_code, 0) << done << second->log();
+  EXPECT_THAT(done.stdout_text, HasSubstr("done\n"));
+  EXPECT_THAT(done.stderr_text, HasSubstr("another worker restarted it"));
+  EXPECT_EQ(Stats(*second)["queue_reclaimed"], "1") << second->log();
+}
+
+TEST_F(QueueTest, ALiveWorkersLongJobIsNeverTakenOver) {
+  auto first = StartWorker({"--visibility-timeout", "1"});
+  auto second = StartWorker({"--visibility-timeout", "1"});
+  // Three visibility timeouts long: without heartbeats the other worker would take it over.
+  ProcessResult done = SendThroughQueue({ProgramPath("sleep_then_exit.cpp"), "--", "3"});
+  EXPECT_EQ(done.exit_code, 0) << done;
+  EXPECT_EQ(done.stdout_text, "started\ndone\n") << done;
+  EXPECT_EQ(Stats(*first)["queue_reclaimed"], "0");
+  EXPECT_EQ(Stats(*second)["queue_reclaimed"], "0");
+}
+
+TEST_F(QueueTest, APoisonJobIsDeadLetteredAndItsCallerTold) {
+  std::vector<std::string> flags = {"--visibility-timeout", "1", "--max-deliveries", "2"};
+  Subprocess send(SendCommand({"--queue", redis_.url(), ProgramPath("sleep_then_exit.cpp"),
+                               "--", "30"}),
+                  SendOptions());
+  // Two workers die under it in turn, as if it killed them.
+  for (const char* output_so_far : {"started\n", "started\nstarted\n"}) {
+    auto worker = StartWorker(flags);
+    ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, output_so_far, milliseconds(60'000)))
+        << send.output(Stream::kStdout) << send.output(Stream::kStderr) << worker->log();
+    worker->Kill();
+  }
+  auto survivor = StartWorker(flags);
+  ProcessResult result = send.Wait(milliseconds(60'000));
+  EXPECT_EQ(result.exit_code, 125) << result << survivor->log();
+  EXPECT_THAT(result.stderr_text, HasSubstr("the queue gave up on this job"));
+  EXPECT_EQ(redis_.Cli({"XLEN", "rexec:rexec:dead"}), "1\n");
+  EXPECT_EQ(Stats(*survivor)["queue_dead_lettered"], "1");
+}
+
+TEST_F(QueueTest, WorkersAndClientsComeBackAfterRedisRestarts) {
+  auto worker = StartWorker();
+  ProcessResult before = SendThroughQueue({ProgramPath("hello.cpp")});
+  ASSERT_EQ(before.exit_code, 0) << before;
+
+  // A job in flight when Redis restarts empty is lost: its caller hears so, promptly.
+  Subprocess send(SendCommand({"--queue", redis_.url(), ProgramPath("sleep_then_exit.cpp"),
+                               "--", "5"}),
+                  SendOptions());
+  ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "started\n", milliseconds(60'000)));
+  ASSERT_TRUE(redis_.Restart()) << redis_.log();
+  ProcessResult lost = send.Wait(milliseconds(30'000));
+  EXPECT_EQ(lost.exit_code, 255) << lost;
+  EXPECT_THAT(lost.stderr_text, HasSubstr("Redis lost the queue's contents"));
+
+  ProcessResult after = SendThroughQueue({ProgramPath("hello.cpp")});
+  EXPECT_EQ(after.exit_code, 0) << after << worker->log();
+  EXPECT_EQ(after.stdout_text, "hello from rexec\n");
+  EXPECT_THAT(worker->log(), HasSubstr("lost Redis"));
+}
+
+TEST_F(QueueTest, AJobWhoseCallerGaveUpIsNotRun) {
+  // No worker yet: the caller waits one second, then gives up.
+  ProcessResult gave_up = SendThroughQueue({"--queue-wait", "1", ProgramPath("hello.cpp")});
+  ASSERT_EQ(gave_up.exit_code, 255) << gave_up;
+  auto worker = StartWorker();
+  ProcessResult hello = SendThroughQueue({ProgramPath("exit_code.cpp")});
+  EXPECT_EQ(hello.exit_code, 42) << hello;
+  std::map<std::string, std::string> stats = Stats(*worker);
+  EXPECT_EQ(stats["queue_expired"], "1") << worker->log();
+  EXPECT_EQ(stats["jobs_run"], "1");
+}
+
+TEST_F(QueueTest, AThousandJobsSurviveAKilledWorkerEachAnsweredOnce) {
+  ClientOptions options;
+  options.bitcode_cache_dir = "-";
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::ConnectQueue(redis_.url(), options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<Module> module =
+      (*client)->Compile({ProgramPath("commands/sample_commands.cpp")}, {"-O2"});
+  ASSERT_TRUE(module.ok()) << module.status();
+  auto doomed = StartWorker({"--visibility-timeout", "1"});
+  auto survivor = StartWorker({"--visibility-timeout", "1"});
+
+  constexpr int kJobs = 1000;
+  std::vector<std::future<absl::StatusOr<Result<Square>>>> results;
+  for (int i = 0; i < kJobs; ++i) results.push_back((*client)->Submit(*module, Square{i}));
+  // Kill one worker while jobs are still in flight.
+  ASSERT_EQ(results[kJobs / 10].wait_for(std::chrono::seconds(120)), std::future_status::ready);
+  doomed->Kill();
+  for (int i = 0; i < kJobs; ++i) {
+    ASSERT_EQ(results[i].wait_for(std::chrono::seconds(120)), std::future_status::ready) << i;
+    absl::StatusOr<Result<Square>> result = results[i].get();
+    ASSERT_TRUE(result.ok()) << i << ": " << result.status();
+    EXPECT_EQ(result->state.value, static_cast<long long>(i) * i) << i;
+  }
+  // Each job was answered exactly once in Redis, whoever ran it.
+  EXPECT_EQ(redis_.Cli({"HGET", "rexec:rexec:stats", "completed"}), std::to_string(kJobs) + "\n");
+  EXPECT_EQ(redis_.Cli({"XLEN", "rexec:rexec:jobs"}), "0\n");
+}
+
+}  // namespace
+}  // namespace rexec::testing
