@@ -4,12 +4,9 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/debug.h>
-#include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -65,18 +62,6 @@ kj::Own<StoredMessage> ReadMessage(std::string_view bytes) {
   return message;
 }
 
-std::string ClientId() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  std::string name;
-  for (char c : std::string(host)) {
-    name += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
-  }
-  std::random_device random;
-  return absl::StrCat(name.substr(0, 64), ":", getpid(), ":", absl::Hex(random()),
-                      absl::Hex(random()));
-}
-
 // Adds every unsigned counter of `from` to `into`: the fleet's stats are the workers' summed.
 void AddCounters(wire::WorkerStats::Reader from, wire::WorkerStats::Builder into) {
   capnp::DynamicStruct::Reader source = from;
@@ -93,7 +78,7 @@ class QueueWorker final : public wire::Worker::Server {
       : timer_(io.provider->getTimer()),
         options_(std::move(options)),
         keys_(options_.name),
-        client_id_(ClientId()),
+        client_id_(UniqueParticipantName()),
         reply_stream_(keys_.reply(client_id_)),
         alive_key_(keys_.client_alive(client_id_)),
         reads_(*io.provider, timer_, url, "reply reads"),

@@ -1,5 +1,10 @@
 #include "queue/queue_keys.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <random>
+
 #include "absl/strings/str_cat.h"
 
 namespace rexec {
@@ -14,6 +19,18 @@ absl::Status CheckQueueIdentifier(const std::string& what, const std::string& va
   return absl::InvalidArgumentError(
       absl::StrCat(what, " '", value,
                    "' must be 1 to 128 letters, digits, '.', '_', '-' or ':'"));
+}
+
+std::string UniqueParticipantName() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string name;
+  for (const char* c = host; *c != '\0' && name.size() < 64; ++c) {
+    name += (std::isalnum(static_cast<unsigned char>(*c)) || *c == '.' || *c == '-') ? *c : '_';
+  }
+  if (name.empty()) name = "host";
+  std::random_device random;
+  return absl::StrCat(name, ":", getpid(), ":", absl::Hex(random()), absl::Hex(random()));
 }
 
 QueueKeys::QueueKeys(const std::string& queue_name)

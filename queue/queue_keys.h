@@ -26,6 +26,10 @@ inline constexpr char kQueueGroup[] = "workers";
 // and ':', at most 128 bytes.
 absl::Status CheckQueueIdentifier(const std::string& what, const std::string& value);
 
+// A name for one participant of a queue (a worker's consumer name, a client's id) that is unique
+// across machines and restarts and valid in key names: "HOST:PID:RANDOM".
+std::string UniqueParticipantName();
+
 class QueueKeys {
  public:
   explicit QueueKeys(const std::string& queue_name);

@@ -3,13 +3,10 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/debug.h>
-#include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -78,18 +75,6 @@ std::string_view AsStringView(const kj::Array<capnp::word>& words) {
   return AsStringView(words.asBytes());
 }
 
-std::string ConsumerName() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  std::string name;
-  for (char c : std::string(host)) {
-    name += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
-  }
-  if (name.empty()) name = "host";
-  std::random_device random;
-  return absl::StrCat(name.substr(0, 64), ":", getpid(), ":", absl::Hex(random() & 0xffffff));
-}
-
 // The value of field `name` in a stream entry's flat [field, value, ...] list.
 std::optional<std::string_view> Field(RedisValue fields, std::string_view name) {
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
@@ -108,7 +93,7 @@ class QueueConsumer::Impl {
         timer_(io.provider->getTimer()),
         options_(state.options),
         keys_(options_.queue_name),
-        consumer_(ConsumerName()),
+        consumer_(UniqueParticipantName()),
         reads_(*io.provider, timer_, url, "queue reads"),
         writes_(*io.provider, timer_, url, "queue writes"),
         prefetch_(options_.queue_prefetch != 0
