@@ -105,14 +105,13 @@ class QueueWorker final : public wire::Worker::Server {
     return Redis()
         .then([this](RedisConnection* redis) { return redis->CallOrThrow({"GET", keys_.info()}); })
         .then([this, context](RedisReply reply) mutable {
-          auto info = context.getResults().initInfo();
           kj::Own<StoredMessage> registered = ReadMessage(reply.str());
           if (registered.get() != nullptr) {
-            info.setProtocolVersion(wire::PROTOCOL_VERSION);  // in case the read throws below
             context.getResults().setInfo(registered->reader->getRoot<wire::WorkerInfo>());
             return;
           }
           // No worker yet: compile for this machine (an empty triple); jobs wait for workers.
+          auto info = context.getResults().initInfo();
           info.setProtocolVersion(wire::PROTOCOL_VERSION);
           info.setMaxModuleBytes(kDefaultMaxModuleBytes);
           info.setMaxStateBytes(kDefaultMaxStateBytes);
