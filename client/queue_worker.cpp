@@ -34,12 +34,6 @@ constexpr uint64_t kDefaultMaxStateBytes = 16ull << 20;
 // A reply holds at most a result with buffered output and state; bound what we decode.
 constexpr uint64_t kMaxReplyWords = (256ull << 20) / 8;
 
-uint64_t UnixMilliseconds() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string_view AsStringView(kj::ArrayPtr<const kj::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,12 @@ std::string UniqueParticipantName() {
   if (name.empty()) name = "host";
   std::random_device random;
   return absl::StrCat(name, ":", getpid(), ":", absl::Hex(random()), absl::Hex(random()));
+}
+
+uint64_t UnixMilliseconds() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 QueueKeys::QueueKeys(const std::string& queue_name)

@@ -11,6 +11,7 @@
 //   rexec:NAME:stats             queue-wide counters: jobs completed, in total and per worker
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,9 @@ absl::Status CheckQueueIdentifier(const std::string& what, const std::string& va
 // A name for one participant of a queue (a worker's consumer name, a client's id) that is unique
 // across machines and restarts and valid in key names: "HOST:PID:RANDOM".
 std::string UniqueParticipantName();
+
+// The clock of job deadlines, shared by clients and workers: Unix time in milliseconds.
+uint64_t UnixMilliseconds();
 
 class QueueKeys {
  public:

@@ -57,12 +57,6 @@ constexpr kj::Duration kRegistrationPeriod = 1 * kj::SECONDS;
 constexpr char kRegistrationExpiryMs[] = "5000";
 constexpr size_t kMaxReclaimBatch = 64;
 
-uint64_t UnixMilliseconds() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string_view AsStringView(kj::ArrayPtr<const kj::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
 }

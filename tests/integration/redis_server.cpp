@@ -1,12 +1,10 @@
 #include "tests/integration/redis_server.h"
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
+#include "tests/integration/loopback.h"
 #include "tests/integration/read_file.h"
 
 namespace rexec::testing {
@@ -14,28 +12,13 @@ namespace {
 
 constexpr milliseconds kStartupTimeout{10'000};
 
-// A port nothing listens on right now. Another process could take it before redis-server binds
-// it; Start() then fails and the constructor tries another.
-uint16_t FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 }  // namespace
 
+// Another process could take the port before redis-server binds it; Start() then fails and the
+// constructor tries another.
 RedisServer::RedisServer() {
   for (int attempt = 0; attempt < 5 && !ready_; ++attempt) {
-    port_ = FreeLoopbackPort();
+    port_ = UnusedLoopbackPort();
     ready_ = port_ != 0 && Start();
   }
 }
