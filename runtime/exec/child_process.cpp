@@ -72,6 +72,9 @@ void RunBody(kj::FunctionParam<void()>& body) noexcept { body(); }
 
 }  // namespace
 
+ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)
+    : fd(fd), observer(events, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
+
 ChildProcess::ChildProcess(kj::UnixEventPort& events, pid_t pid, int pidfd)
     : pid_(pid),
       pidfd_(pidfd),
@@ -138,10 +141,11 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Spawn(kj::LowLevelAsyncIoPro
 
   kj::Own<ChildProcess> child(new ChildProcess(events, pid, pidfd),
                              kj::_::HeapDisposer<ChildProcess>::instance);
-  constexpr uint flags = kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP;
-  child->stdout_ = io.wrapInputFd(out->read_end, flags);
-  child->stderr_ = io.wrapInputFd(err->read_end, flags);
-  child->stdin_ = io.wrapOutputFd(in->write_end, flags);
+  fcntl(out->read_end, F_SETFL, O_NONBLOCK);
+  fcntl(err->read_end, F_SETFL, O_NONBLOCK);
+  child->stdout_ = kj::heap<ChildOutput>(events, out->read_end);
+  child->stderr_ = kj::heap<ChildOutput>(events, err->read_end);
+  child->stdin_ = io.wrapOutputFd(in->write_end, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   return child;
 }
 

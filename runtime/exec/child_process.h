@@ -5,8 +5,9 @@
 // beyond 0-2, line-buffered stdout (output streams while it runs) and the given resource limits,
 // then runs `body`, which must end the process itself (ExitChild).
 //
-// The parent side is kj-async: the pipes are async streams and exit is observed through a pidfd,
-// so the worker never blocks on a child and needs no SIGCHLD handler.
+// The parent side is kj-async: stdin is an async stream, the output pipes are non-blocking
+// descriptors watched by the event loop (OutputPump reads them), and exit is observed through a
+// pidfd, so the worker never blocks on a child and needs no SIGCHLD handler.
 #pragma once
 
 #include <sys/types.h>
@@ -18,8 +19,17 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "runtime/exec/job_io.h"
 
 namespace rexec {
+
+// The parent's end of one of the child's output pipes: non-blocking, and watched for the
+// child's whole life (an edge-triggered observer: read until EAGAIN before waiting on it).
+struct ChildOutput {
+  ChildOutput(kj::UnixEventPort& events, int fd);
+  kj::AutoCloseFd fd;
+  kj::UnixEventPort::FdObserver observer;
+};
 
 struct ChildLimits {
   uint64_t memory_bytes = 0;  // RLIMIT_DATA; 0 = unlimited
@@ -37,8 +47,9 @@ class ChildProcess {
   ~ChildProcess() noexcept(false);  // kills the group if the child still runs
 
   pid_t pid() const { return pid_; }
-  kj::AsyncInputStream& output() { return *stdout_; }
-  kj::AsyncInputStream& errors() { return *stderr_; }
+  ChildOutput& output(OutputKind kind) {
+    return kind == OutputKind::kStdout ? *stdout_ : *stderr_;
+  }
   // The write end of the child's stdin, until CloseInput().
   kj::Maybe<kj::AsyncOutputStream&> input();
   void CloseInput() { stdin_ = nullptr; }
@@ -54,8 +65,8 @@ class ChildProcess {
   pid_t pid_;
   kj::AutoCloseFd pidfd_;  // declared before the observer that watches it
   bool reaped_ = false;
-  kj::Own<kj::AsyncInputStream> stdout_;
-  kj::Own<kj::AsyncInputStream> stderr_;
+  kj::Own<ChildOutput> stdout_;
+  kj::Own<ChildOutput> stderr_;
   kj::Maybe<kj::Own<kj::AsyncOutputStream>> stdin_;
   kj::UnixEventPort::FdObserver exit_observer_;
 };

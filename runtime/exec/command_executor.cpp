@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,18 +49,6 @@ bool WriteExactly(int fd, const void* buffer, size_t size) {
   return true;
 }
 
-// Takes what a job wrote to a memory file and empties it for the next job.
-std::string TakeOutput(int fd) {
-  struct stat info;
-  std::string output;
-  if (fstat(fd, &info) != 0 || info.st_size == 0) return output;
-  output.resize(static_cast<size_t>(info.st_size));
-  ssize_t n = pread(fd, output.data(), output.size(), 0);
-  output.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) _exit(127);
-  return output;
-}
-
 // Sets a soft limit, with system calls only when it differs from the previous job's.
 class SoftLimit {
  public:
@@ -102,38 +88,38 @@ void Failure(void* context, int kind, const char* type_name, const char* message
 
 using CommandEntry = int (*)(const rexec_command_call*);
 
-// Stdout and stderr become memory files; stdin reads as empty.
-void RedirectStandardStreams() {
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int out_fd = memfd_create("rexec-stdout", MFD_CLOEXEC);
-  int err_fd = memfd_create("rexec-stderr", MFD_CLOEXEC);
-  if (null_fd < 0 || out_fd < 0 || err_fd < 0) _exit(127);
-  if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+// Runs the module's initializers with stdout and stderr on /dev/null: what they print belongs to
+// no job (and would be printed again by every executor that replaces a retired one).
+void RunInitializersQuietly(const LinkedModule& module) {
+  int saved_out = dup(1);
+  int saved_err = dup(2);
+  int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved_out < 0 || saved_err < 0 || null_fd < 0) _exit(127);
+  if (dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) _exit(127);
+  module.init()();
+  FlushChildOutput();
+  if (dup2(saved_out, 1) < 0 || dup2(saved_err, 2) < 0) _exit(127);
+  close(saved_out);
+  close(saved_err);
   close(null_fd);
-  close(out_fd);
-  close(err_fd);
-  // Flushed at the end of every job anyway: buffer fully, like a program writing to a file.
-  setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
 }
 
 }  // namespace
 
 void ServeCommands(const LinkedModule& module) {
-  RedirectStandardStreams();
+  // A command job has no stdin.
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || dup2(null_fd, 0) < 0) _exit(127);
+  close(null_fd);
   if (module.fini() != nullptr) {
     AtChildExit([](void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); },
                 reinterpret_cast<void*>(module.fini()));
   }
-  module.init()();
-  // Output the initializers wrote belongs to no job.
-  FlushChildOutput();
-  TakeOutput(1);
-  TakeOutput(2);
+  RunInitializersQuietly(module);
 
   std::string request_body;  // name, then state
   std::string reply;         // the whole response, sent with one write
   SoftLimit memory(RLIMIT_DATA);
-  SoftLimit output(RLIMIT_FSIZE);
   for (;;) {
     RequestHeader request;
     if (!ReadExactly(kControlFd, &request, sizeof request) ||
@@ -145,7 +131,6 @@ void ServeCommands(const LinkedModule& module) {
     std::string name = request_body.substr(0, request.name_bytes);
     std::string_view state = std::string_view(request_body).substr(request.name_bytes);
     memory.Set(request.memory_bytes);
-    output.Set(request.output_bytes);
 
     ResponseHeader response;
     CallResult result;
@@ -163,20 +148,15 @@ void ServeCommands(const LinkedModule& module) {
       if (result.failure == REXEC_FAILURE_BAD_STATE) response.status = Status::kBadState;
       if (result.failure == REXEC_FAILURE_EXCEPTION) response.status = Status::kException;
     }
+    // The job's output must be in the pipes before its answer is (OutputPump::Finish).
     FlushChildOutput();
-    std::string out = TakeOutput(1);
-    std::string err = TakeOutput(2);
     response.state_bytes = result.state.size();
     response.type_bytes = result.type.size();
     response.message_bytes = result.message.size();
-    response.stdout_bytes = out.size();
-    response.stderr_bytes = err.size();
     reply.assign(reinterpret_cast<const char*>(&response), sizeof response);
     reply += result.state;
     reply += result.type;
     reply += result.message;
-    reply += out;
-    reply += err;
     if (!WriteExactly(kControlFd, reply.data(), reply.size())) ExitChild(0);
   }
 }

@@ -15,6 +15,7 @@
 #include "runtime/exec/child_process.h"
 #include "runtime/exec/command_executor.h"
 #include "runtime/exec/command_protocol.h"
+#include "runtime/exec/output_pump.h"
 
 namespace rexec {
 namespace {
@@ -24,7 +25,6 @@ using command_protocol::ResponseHeader;
 using command_protocol::Status;
 
 constexpr uint64_t kMaxExceptionTextBytes = 1 << 20;
-constexpr uint64_t kMaxUnlimitedOutputBytes = 1ull << 30;
 
 uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -169,7 +169,6 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
   request.name_bytes = static_cast<uint32_t>(job.name.size());
   request.state_bytes = job.state.size();
   request.memory_bytes = job.limits.memory_bytes;
-  request.output_bytes = job.limits.output_bytes;
   auto frame = kj::heapArray<kj::byte>(sizeof request + job.name.size() + job.state.size());
   std::memcpy(frame.begin(), &request, sizeof request);
   std::memcpy(frame.begin() + sizeof request, job.name.data(), job.name.size());
@@ -186,8 +185,8 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                    .eagerlyEvaluate(nullptr);
   }
 
-  const uint64_t output_bound = job.limits.output_bytes == 0 ? kMaxUnlimitedOutputBytes
-                                                             : 2 * job.limits.output_bytes;
+  auto output = kj::heap<OutputPump>(*executor.process, job.io, job.limits.output_bytes);
+  OutputPump& output_ref = *output;
   auto header = kj::heap<ResponseHeader>();
   ResponseHeader& header_ref = *header;
   kj::Promise<kj::Maybe<JobOutcome>> answered =
@@ -196,23 +195,20 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
           .then([&executor, &header_ref] {
             return executor.control->tryRead(&header_ref, sizeof header_ref, sizeof header_ref);
           })
-          .then([this, &executor, &header_ref, &job,
-                 output_bound](size_t n) -> kj::Promise<kj::Maybe<JobOutcome>> {
+          .then([this, &executor, &header_ref,
+                 &job](size_t n) -> kj::Promise<kj::Maybe<JobOutcome>> {
             const ResponseHeader& h = header_ref;
             if (n < sizeof h) return kj::Maybe<JobOutcome>(nullptr);  // it died mid-job
             bool bounded = h.magic == command_protocol::kResponseMagic &&
                            h.state_bytes <= max_state_bytes_ &&
                            h.type_bytes <= kMaxExceptionTextBytes &&
-                           h.message_bytes <= kMaxExceptionTextBytes &&
-                           h.stdout_bytes <= output_bound && h.stderr_bytes <= output_bound &&
-                           h.stdout_bytes + h.stderr_bytes <= output_bound;
+                           h.message_bytes <= kMaxExceptionTextBytes;
             if (!bounded) {
               executor.process->KillGroup();
               return kj::Maybe<JobOutcome>(JobOutcome::Failed(
                   JobOutcome::Stage::kInternal, "the command executor sent a malformed answer"));
             }
-            size_t total = h.state_bytes + h.type_bytes + h.message_bytes + h.stdout_bytes +
-                           h.stderr_bytes;
+            size_t total = h.state_bytes + h.type_bytes + h.message_bytes;
             auto body = kj::heapArray<kj::byte>(total);
             kj::byte* begin = body.begin();
             return executor.control->tryRead(begin, total, total)
@@ -230,8 +226,6 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                   outcome.state = take(h.state_bytes);
                   outcome.exception_type = take(h.type_bytes);
                   outcome.message = take(h.message_bytes);
-                  std::string out = take(h.stdout_bytes);
-                  std::string err = take(h.stderr_bytes);
                   switch (h.status) {
                     case Status::kOk:
                       outcome.kind = JobOutcome::Kind::kExited;
@@ -254,38 +248,43 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                       return kj::Maybe<JobOutcome>(outcome);
                   }
                   job.executor_healthy = true;
-                  auto bytes = [](const std::string& text) {
-                    return kj::heapArray<kj::byte>(
-                        reinterpret_cast<const kj::byte*>(text.data()), text.size());
-                  };
-                  return job.io.Write(OutputKind::kStdout, bytes(out))
-                      .then([&job, err = kj::mv(err), bytes] {
-                        return job.io.Write(OutputKind::kStderr, bytes(err));
-                      })
-                      .then([outcome = kj::mv(outcome)]() mutable {
-                        return kj::Maybe<JobOutcome>(kj::mv(outcome));
-                      });
+                  return kj::Maybe<JobOutcome>(kj::mv(outcome));
                 });
           },
           // A write or read error: the executor is gone.
           [](kj::Exception&&) { return kj::Maybe<JobOutcome>(nullptr); });
 
   return answered
-      .then([&executor, &job](kj::Maybe<JobOutcome> answer) -> kj::Promise<JobOutcome> {
+      .then([&executor, &job, &output_ref](kj::Maybe<JobOutcome> answer) -> kj::Promise<JobOutcome> {
         KJ_IF_MAYBE(outcome, answer) {
-          outcome->run_us = MicrosecondsSince(job.started);
-          return kj::mv(*outcome);
+          // The executor flushed before it answered: the rest of this job's output is in the
+          // pipes now.
+          return output_ref.Finish().then(
+              [&executor, &job, &output_ref, outcome = kj::mv(*outcome)]() mutable
+              -> kj::Promise<JobOutcome> {
+                if (!output_ref.limit_hit()) {
+                  outcome.run_us = MicrosecondsSince(job.started);
+                  return kj::mv(outcome);
+                }
+                // The pump killed it for its output, possibly after it had answered.
+                job.executor_healthy = false;
+                return executor.exit.addBranch().then([&job](int status) {
+                  return ProcessEnded(status, job.timed_out, true, job.limits,
+                                      MicrosecondsSince(job.started));
+                });
+              });
         }
-        // No answer: the executor died (crash, exit(), a limit, or our timeout).
+        // No answer: the executor died (crash, exit(), a limit, or our timeout). Once it has,
+        // everything it wrote is in the pipes.
         job.executor_healthy = false;
-        return executor.exit.addBranch().then([&job](int status) {
-          // The executor's output goes to memory files bounded by RLIMIT_FSIZE: SIGXFSZ.
-          bool output_limit_hit = WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ;
-          return ProcessEnded(status, job.timed_out, output_limit_hit, job.limits,
-                              MicrosecondsSince(job.started));
+        return executor.exit.addBranch().then([&job, &output_ref](int status) {
+          return output_ref.Finish().then([&job, &output_ref, status] {
+            return ProcessEnded(status, job.timed_out, output_ref.limit_hit(), job.limits,
+                                MicrosecondsSince(job.started));
+          });
         });
       })
-      .attach(kj::mv(watchdog), kj::mv(header));
+      .attach(kj::mv(watchdog), kj::mv(header), kj::mv(output));
 }
 
 CommandPoolSet::CommandPoolSet(ExecutionContext& context, size_t max_pools,
@@ -311,6 +310,16 @@ std::shared_ptr<CommandPool> CommandPoolSet::For(
   }
   it->second.last_use = ++clock_;
   return it->second.pool;
+}
+
+}  // namespace rexec
+
+namespace rexec {
+
+size_t CommandPoolSet::live_executors() const {
+  size_t live = 0;
+  for (const auto& [module, entry] : pools_) live += entry.pool->live_executors();
+  return live;
 }
 
 }  // namespace rexec

@@ -28,7 +28,7 @@ class CommandPool {
               size_t max_executors, uint64_t max_state_bytes);
   ~CommandPool() noexcept(false);
 
-  // Output goes to `io` once the job ends (an executor's output is per job, not streamed).
+  // Output is streamed to `io` while the job runs.
   kj::Promise<JobOutcome> Run(std::string name, std::string state, const JobLimits& limits,
                               JobIo& io);
 
@@ -61,6 +61,9 @@ class CommandPoolSet {
                  uint64_t max_state_bytes);
 
   std::shared_ptr<CommandPool> For(const std::shared_ptr<const LinkedModule>& module);
+
+  // Executor processes alive in the pools kept here.
+  size_t live_executors() const;
 
  private:
   struct Entry {

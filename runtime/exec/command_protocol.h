@@ -6,7 +6,10 @@
 // malformed ends that executor.
 //
 //   request:  RequestHeader, command name, state
-//   response: ResponseHeader, state, exception type, exception message, stdout, stderr
+//   response: ResponseHeader, state, exception type, exception message
+//
+// A job's output does not travel here: it goes to the executor's stdout and stderr pipes, which
+// the worker streams while the job runs (OutputPump).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +24,6 @@ struct RequestHeader {
   uint32_t name_bytes = 0;
   uint64_t state_bytes = 0;
   uint64_t memory_bytes = 0;  // 0: unlimited
-  uint64_t output_bytes = 0;  // stdout + stderr; 0: unlimited
 };
 
 enum class Status : uint32_t {
@@ -39,8 +41,6 @@ struct ResponseHeader {
   uint64_t state_bytes = 0;
   uint64_t type_bytes = 0;
   uint64_t message_bytes = 0;
-  uint64_t stdout_bytes = 0;
-  uint64_t stderr_bytes = 0;
 };
 
 }  // namespace rexec::command_protocol

@@ -7,6 +7,7 @@
 
 #include "runtime/exec/child_process.h"
 #include "runtime/exec/child_runtime.h"
+#include "runtime/exec/output_pump.h"
 
 extern char** environ;
 
@@ -29,35 +30,12 @@ struct RunningProgram {
   kj::Own<ChildProcess> child;
   JobIo& io;
   JobLimits limits;
-  uint64_t output_bytes = 0;
+  OutputPump output;
   bool timed_out = false;
-  bool output_limit_hit = false;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   RunningProgram(kj::Own<ChildProcess> child, JobIo& io, const JobLimits& limits)
-      : child(kj::mv(child)), io(io), limits(limits) {}
-
-  kj::Promise<void> PumpOutput(kj::AsyncInputStream& from, OutputKind kind) {
-    auto buffer = kj::heapArray<kj::byte>(kChunkBytes);
-    auto read = from.tryRead(buffer.begin(), 1, buffer.size());
-    return read.then([this, &from, kind, buffer = kj::mv(buffer)](size_t n) mutable
-                     -> kj::Promise<void> {
-      if (n == 0) return kj::READY_NOW;
-      if (limits.output_bytes != 0 && output_bytes + n > limits.output_bytes) {
-        n = limits.output_bytes - output_bytes;
-        output_limit_hit = true;
-        child->KillGroup();
-      }
-      output_bytes += n;
-      kj::Promise<void> written = kj::READY_NOW;
-      if (n > 0) {
-        auto chunk = kj::heapArray<kj::byte>(buffer.begin(), n);
-        written = io.Write(kind, kj::mv(chunk));
-      }
-      if (output_limit_hit) return written;
-      return written.then([this, &from, kind] { return PumpOutput(from, kind); });
-    });
-  }
+      : child(kj::mv(child)), io(io), limits(limits), output(*this->child, io, limits.output_bytes) {}
 
   kj::Promise<void> PumpInput() {
     return io.Read(kChunkBytes).then([this](kj::Array<kj::byte> data) -> kj::Promise<void> {
@@ -78,7 +56,7 @@ struct RunningProgram {
     uint64_t run_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-    return ProcessEnded(status, timed_out, output_limit_hit, limits, run_us);
+    return ProcessEnded(status, timed_out, output.limit_hit(), limits, run_us);
   }
 };
 
@@ -127,10 +105,6 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
 
   auto run = kj::heap<RunningProgram>(kj::mv(*child), io, limits);
   RunningProgram& job = *run;
-  auto outputs = kj::heapArrayBuilder<kj::Promise<void>>(2);
-  outputs.add(job.PumpOutput(job.child->output(), OutputKind::kStdout));
-  outputs.add(job.PumpOutput(job.child->errors(), OutputKind::kStderr));
-  kj::Promise<void> output_done = kj::joinPromises(outputs.finish()).eagerlyEvaluate(nullptr);
   // A client whose stdin fails (or breaks the protocol) ends the input, never the job.
   kj::Promise<void> input_done =
       job.PumpInput().catch_([&job](kj::Exception&&) { job.child->CloseInput(); })
@@ -146,9 +120,10 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
   }
 
   return job.child->OnExit()
-      .then([&job, output_done = kj::mv(output_done)](int status) mutable {
-        // Output already written by the program is still in the pipes: deliver all of it.
-        return output_done.then([&job, status] { return job.Outcome(status); });
+      .then([&job](int status) {
+        // What the program wrote before it ended is still in the pipes: deliver all of it, but
+        // wait for nothing that a descendant might still write.
+        return job.output.Finish().then([&job, status] { return job.Outcome(status); });
       })
       // An attachment outlives the promise it is attached to: the pumps go before the job.
       .attach(kj::mv(input_done), kj::mv(watchdog))

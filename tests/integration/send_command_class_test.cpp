@@ -6,12 +6,14 @@
 #include <sstream>
 
 #include "tests/integration/send_command.h"
+#include "tests/integration/subprocess.h"
 #include "tests/integration/worker_process.h"
 
 namespace rexec::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using std::chrono::milliseconds;
 
 class SendCommandClassTest : public ::testing::Test {
  protected:
@@ -31,6 +33,20 @@ class SendCommandClassTest : public ::testing::Test {
 };
 
 WorkerProcess* SendCommandClassTest::worker_ = nullptr;
+
+TEST_F(SendCommandClassTest, ACommandsOutputStreamsWhileItRuns) {
+  Subprocess send(SendCommand({"--worker", worker_->address(),
+                               ProgramPath("commands/streaming_command.cpp")}),
+                  SendOptions());
+  // The command pauses 2 s between its lines: the first arrives before it ends.
+  ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "before the pause\n", milliseconds(60'000)))
+      << send.output(Stream::kStdout) << send.output(Stream::kStderr) << worker_->log();
+  EXPECT_FALSE(send.Exited()) << "the first line came only at the end";
+  ProcessResult done = send.Wait(milliseconds(30'000));
+  EXPECT_EQ(done.exit_code, 0) << done;
+  EXPECT_EQ(done.stdout_text, "before the pause\nafter the pause\n") << done;
+  EXPECT_EQ(done.stderr_text, "stderr before the pause\n") << done;
+}
 
 TEST_F(SendCommandClassTest, ListPrintsEveryCommandWithItsFields) {
   ProcessResult result = Send({"--list"});

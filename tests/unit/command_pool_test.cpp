@@ -2,6 +2,8 @@
 // rexec/command.h (the state codec has tests of its own).
 #include "runtime/exec/command_pool.h"
 
+#include <chrono>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,12 +18,15 @@ namespace {
 using ::testing::HasSubstr;
 using testing::CompileSource;
 
-// Commands that echo, count, print, throw, crash, exit and hang, each taking its state as text.
+// Commands that echo, count, print, throw, crash, exit, hang and pause, each taking its state as
+// text; the module's initializer prints too.
 constexpr char kCommands[] = R"(
   #include <rexec/command.h>
   #include <cstdio>
   #include <cstdlib>
   #include <string>
+  #include <unistd.h>
+  struct Loud { Loud() { std::puts("initializer output"); } } loud;
   static int calls = 0;
   static std::string Text(const rexec_command_call* call) {
     return std::string(reinterpret_cast<const char*>(call->state_in), call->state_in_size);
@@ -46,7 +51,14 @@ constexpr char kCommands[] = R"(
   extern "C" int crash(const rexec_command_call*) __asm__("rexec.command.Crash");
   extern "C" int crash(const rexec_command_call*) { std::abort(); }
   extern "C" int quit(const rexec_command_call*) __asm__("rexec.command.Quit");
-  extern "C" int quit(const rexec_command_call*) { std::exit(3); }
+  extern "C" int quit(const rexec_command_call*) { std::puts("leaving"); std::exit(3); }
+  extern "C" int slow(const rexec_command_call*) __asm__("rexec.command.Slow");
+  extern "C" int slow(const rexec_command_call*) {
+    std::puts("first");
+    usleep(500 * 1000);
+    std::puts("second");
+    return 0;
+  }
   extern "C" int hang(const rexec_command_call*) __asm__("rexec.command.Hang");
   extern "C" int hang(const rexec_command_call*) { for (;;) {} }
   extern "C" int spam(const rexec_command_call*) __asm__("rexec.command.Spam");
@@ -79,7 +91,7 @@ class CommandPoolTest : public ::testing::Test {
     module_ = nullptr;
   }
 
-  JobOutcome Run(const std::string& name, const std::string& state, BufferedJobIo& io,
+  JobOutcome Run(const std::string& name, const std::string& state, JobIo& io,
                  JobLimits limits = {}) {
     return pool_->Run(name, state, limits, io).wait(io_->waitScope);
   }
@@ -151,9 +163,11 @@ TEST_F(CommandPoolTest, CrashesExitsAndTimeoutsEndOnlyTheirExecutor) {
   JobOutcome crashed = Run("Crash", "", io);
   EXPECT_EQ(crashed.kind, JobOutcome::Kind::kSignaled);
   EXPECT_EQ(crashed.code, 6);
-  JobOutcome exited = Run("Quit", "", io);
+  BufferedJobIo quit_io;
+  JobOutcome exited = Run("Quit", "", quit_io);
   EXPECT_EQ(exited.kind, JobOutcome::Kind::kExited);
   EXPECT_EQ(exited.code, 3);
+  EXPECT_EQ(quit_io.stdout_text(), "leaving\n") << "a command's output survives its exit()";
   JobOutcome hung = Run("Hang", "", io, {.wall_time_ms = 200});
   EXPECT_EQ(hung.kind, JobOutcome::Kind::kTimedOut);
   JobOutcome spammed = Run("Spam", "", io, {.output_bytes = 4096});
@@ -161,6 +175,44 @@ TEST_F(CommandPoolTest, CrashesExitsAndTimeoutsEndOnlyTheirExecutor) {
   // The pool replaced them all and serves on.
   BufferedJobIo after;
   EXPECT_EQ(Run("Echo", "x", after).state, "x!");
+}
+
+// Remembers when each chunk of output arrived.
+class TimedJobIo final : public JobIo {
+ public:
+  kj::Promise<void> Write(OutputKind, kj::Array<kj::byte> data) override {
+    chunks.push_back({std::string(data.asChars().begin(), data.size()),
+                      std::chrono::steady_clock::now()});
+    return kj::READY_NOW;
+  }
+  kj::Promise<kj::Array<kj::byte>> Read(size_t) override { return kj::Array<kj::byte>(); }
+
+  struct Chunk {
+    std::string text;
+    std::chrono::steady_clock::time_point arrived;
+  };
+  std::vector<Chunk> chunks;
+};
+
+TEST_F(CommandPoolTest, OutputStreamsWhileTheJobRuns) {
+  TimedJobIo io;
+  JobOutcome outcome = Run("Slow", "", io);
+  auto ended = std::chrono::steady_clock::now();
+  ASSERT_EQ(outcome.kind, JobOutcome::Kind::kExited);
+  ASSERT_EQ(io.chunks.size(), 2u);
+  EXPECT_EQ(io.chunks[0].text, "first\n");
+  EXPECT_EQ(io.chunks[1].text, "second\n");
+  // The job pauses 500 ms between its lines: the first arrived before that pause ended.
+  EXPECT_GE(ended - io.chunks[0].arrived, std::chrono::milliseconds(300));
+}
+
+TEST_F(CommandPoolTest, InitializersOutputBelongsToNoJob) {
+  BufferedJobIo first;
+  BufferedJobIo second;
+  Run("Echo", "a", first);
+  Run("Echo", "b", second);
+  EXPECT_EQ(first.stdout_text(), "out:a\n");
+  EXPECT_EQ(second.stdout_text(), "out:b\n");
 }
 
 }  // namespace

@@ -1,0 +1,67 @@
+#include "runtime/exec/output_pump.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace rexec {
+namespace {
+
+constexpr size_t kChunkBytes = 64 * 1024;
+
+kj::ForkedPromise<void> Requested(kj::Own<kj::PromiseFulfiller<void>>& fulfiller) {
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  fulfiller = kj::mv(paf.fulfiller);
+  return paf.promise.fork();
+}
+
+}  // namespace
+
+OutputPump::OutputPump(ChildProcess& child, JobIo& io, uint64_t limit_bytes)
+    : child_(child), io_(io), limit_bytes_(limit_bytes), finish_requested_(Requested(finish_)) {
+  auto pumps = kj::heapArrayBuilder<kj::Promise<void>>(2);
+  pumps.add(Pump(OutputKind::kStdout));
+  pumps.add(Pump(OutputKind::kStderr));
+  pumping_ = kj::joinPromises(pumps.finish()).eagerlyEvaluate(nullptr);
+}
+
+kj::Promise<void> OutputPump::Finish() {
+  finishing_ = true;
+  finish_->fulfill();
+  return kj::mv(pumping_);
+}
+
+kj::Promise<void> OutputPump::Pump(OutputKind kind) {
+  ChildOutput& from = child_.output(kind);
+  auto buffer = kj::heapArray<kj::byte>(kChunkBytes);
+  ssize_t n;
+  do {
+    n = read(from.fd, buffer.begin(), buffer.size());
+  } while (n < 0 && errno == EINTR);
+
+  if (n > 0) {
+    size_t size = static_cast<size_t>(n);
+    if (limit_bytes_ != 0 && written_bytes_ + size > limit_bytes_) {
+      size = limit_bytes_ - written_bytes_;
+      limit_hit_ = true;
+      child_.KillGroup();
+    }
+    written_bytes_ += size;
+    kj::Promise<void> written = kj::READY_NOW;
+    if (size > 0) {
+      written = io_.Write(kind, size == buffer.size() ? kj::mv(buffer)
+                                                      : kj::heapArray<kj::byte>(buffer.begin(), size));
+    }
+    if (limit_hit_) return written;
+    return written.then([this, kind] { return Pump(kind); });
+  }
+  // End of the stream (every writer closed it) or an error: nothing more will come.
+  if (n == 0 || errno != EAGAIN) return kj::READY_NOW;
+  // Empty for now: everything written so far was delivered.
+  if (finishing_) return kj::READY_NOW;
+  return from.observer.whenBecomesReadable()
+      .exclusiveJoin(finish_requested_.addBranch())
+      .then([this, kind] { return Pump(kind); });
+}
+
+}  // namespace rexec
