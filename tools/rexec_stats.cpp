@@ -10,10 +10,16 @@
 namespace {
 
 constexpr char kUsage[] = R"(usage: rexec-stats [--token-file FILE] [HOST:PORT]
+       rexec-stats --queue URL [--queue-name NAME]
 
 Prints a rexec worker's counters, one "name: value" per line: modules and compiled objects held
 (memory and disk), object cache hits and misses, time spent generating and linking code, jobs
-run and failed. The worker defaults to $REXEC_WORKER, else 127.0.0.1:7070.
+run and failed, and what it did for a queue. The worker defaults to $REXEC_WORKER, else
+127.0.0.1:7070.
+
+With --queue (default $REXEC_QUEUE when no HOST:PORT is given), prints the counters of every
+live worker serving that queue, summed, as each last reported them (every second), with how
+many workers that is ("workers: N").
 )";
 
 }  // namespace
@@ -21,7 +27,11 @@ run and failed. The worker defaults to $REXEC_WORKER, else 127.0.0.1:7070.
 int main(int argc, char** argv) {
   std::string address = "127.0.0.1:7070";
   if (const char* worker = std::getenv("REXEC_WORKER"); worker != nullptr) address = worker;
+  std::string queue_url;
+  bool explicit_worker = false;
+  bool explicit_queue = false;
   rexec::ClientOptions options;
+  if (const char* queue = std::getenv("REXEC_QUEUE"); queue != nullptr) queue_url = queue;
   if (const char* token = std::getenv("REXEC_TOKEN"); token != nullptr) options.token = token;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -37,15 +47,31 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.token = *token;
+    } else if (rexec::MatchFlag("--queue", argc, argv, i, value, error) ||
+               rexec::MatchFlag("--queue-name", argc, argv, i, value, error)) {
+      if (!error.empty()) {
+        std::cerr << "rexec-stats: " << error << "\n";
+        return 2;
+      }
+      (arg.starts_with("--queue-name") ? options.queue_name : queue_url) = value;
+      explicit_queue = true;
     } else if (!arg.starts_with("-")) {
       address = std::string(arg);
+      explicit_worker = true;
     } else {
       std::cerr << "rexec-stats: unknown option " << arg << "\n" << kUsage;
       return 2;
     }
   }
 
-  auto client = rexec::Client::Connect(address, options);
+  if (explicit_worker && explicit_queue) {
+    std::cerr << "rexec-stats: give a worker's HOST:PORT or --queue, not both\n";
+    return 2;
+  }
+  // A worker named on the command line wins over $REXEC_QUEUE.
+  const bool through_queue = !queue_url.empty() && !explicit_worker;
+  auto client = through_queue ? rexec::Client::ConnectQueue(queue_url, options)
+                              : rexec::Client::Connect(address, options);
   if (!client.ok()) {
     std::cerr << "rexec: " << client.status().message() << "\n";
     return 255;
@@ -56,7 +82,13 @@ int main(int argc, char** argv) {
     return 255;
   }
   const rexec::WorkerStatistics& s = *stats;
-  std::cout << "worker: " << address << "\n"
+  if (through_queue) {
+    std::cout << "queue: " << options.queue_name << " at " << queue_url << "\n"
+              << "workers: " << s.workers << "\n";
+  } else {
+    std::cout << "worker: " << address << "\n";
+  }
+  std::cout
             << "modules: " << s.modules << "\n"
             << "module_bytes: " << s.module_bytes << "\n"
             << "module_disk_bytes: " << s.module_disk_bytes << "\n"

@@ -36,6 +36,8 @@ options:
   --max-timeout SECONDS   no job may run longer (default: no maximum)
   --memory BYTES          data-segment limit for each job (default: none)
   --max-output BYTES      most output one job may write (default 1G)
+  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics (jobs by
+                          outcome, compile and run times, caches, executors, queue lag)
   -v, --verbose           log to stderr
 
 queue mode (many workers share one Redis Stream; see docs/scaling.md):
@@ -52,6 +54,7 @@ queue mode (many workers share one Redis Stream; see docs/scaling.md):
 Sizes take K, M or G suffixes. Once serving, the worker prints on stdout:
   rexec-worker listening on 127.0.0.1:7070
   rexec-worker serving queue 'rexec' at redis://127.0.0.1:6379 as HOST:PID:ID
+  rexec-worker metrics at http://127.0.0.1:9100/metrics
 SIGINT or SIGTERM stops the worker.
 )";
 
@@ -85,6 +88,8 @@ int main(int argc, char** argv) {
       options.cache_dir = "-";
     } else if (flag("--listen")) {
       listen = value;
+    } else if (flag("--metrics")) {
+      options.metrics_address = value;
     } else if (flag("--queue")) {
       options.queue_url = value;
     } else if (flag("--queue-name")) {
@@ -143,9 +148,14 @@ int main(int argc, char** argv) {
   // A queue worker listens only when asked to; otherwise a worker listens on the usual port.
   options.listen_address = listen.value_or(options.queue_url.empty() ? "127.0.0.1:7070" : "");
   absl::Status served = rexec::ServeUntilSignaled(
-      options, [](const std::string& address, const std::string& queue) {
-        if (!address.empty()) std::printf("rexec-worker listening on %s\n", address.c_str());
-        if (!queue.empty()) std::printf("rexec-worker serving %s\n", queue.c_str());
+      options, [](const rexec::WorkerEndpoints& serving) {
+        if (!serving.address.empty()) {
+          std::printf("rexec-worker listening on %s\n", serving.address.c_str());
+        }
+        if (!serving.queue.empty()) std::printf("rexec-worker serving %s\n", serving.queue.c_str());
+        if (!serving.metrics.empty()) {
+          std::printf("rexec-worker metrics at http://%s/metrics\n", serving.metrics.c_str());
+        }
         std::fflush(stdout);
       });
   if (!served.ok()) {

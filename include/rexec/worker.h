@@ -28,6 +28,9 @@ struct WorkerOptions {
   // listener (a worker that only serves a queue).
   std::string listen_address = "127.0.0.1:0";
   std::string token;
+  // HOST:PORT serving Prometheus metrics at /metrics (an IP address or localhost; port 0 lets the
+  // system choose); empty: none.
+  std::string metrics_address;
 
   // Where modules and compiled objects are kept across restarts. Empty: $XDG_CACHE_HOME/rexec
   // (or ~/.cache/rexec). "-" disables the disk cache.
@@ -90,11 +93,16 @@ class Worker {
   std::unique_ptr<Impl> impl_;
 };
 
+// Where a serving worker can be reached; an empty field is a door it does not have.
+struct WorkerEndpoints {
+  std::string address;  // the bound job listener ("127.0.0.1:40123")
+  std::string queue;    // "queue 'rexec' at redis://... as host:pid:id"
+  std::string metrics;  // the bound metrics listener
+};
+
 // Serves on the calling thread until SIGINT or SIGTERM (what `rexec-worker` runs). Must be called
-// before the process starts any thread. Once serving, `on_serving` gets the bound address (empty
-// when not listening) and the queue served (empty for none; see WorkerServer).
-absl::Status ServeUntilSignaled(
-    const WorkerOptions& options,
-    const std::function<void(const std::string& address, const std::string& queue)>& on_serving);
+// before the process starts any thread. Once serving, `on_serving` learns where.
+absl::Status ServeUntilSignaled(const WorkerOptions& options,
+                                const std::function<void(const WorkerEndpoints&)>& on_serving);
 
 }  // namespace rexec

@@ -95,6 +95,7 @@ void Finish(WorkerState& state, const JobOutcome& outcome, wire::JobResult::Buil
             BufferedJobIo* buffered) {
   ++(outcome.kind == JobOutcome::Kind::kFailed ? state.counters.jobs_failed
                                                : state.counters.jobs_run);
+  state.metrics.JobEnded(outcome);
   FillOutcome(outcome, results);
   results.getTimings().setRunUs(outcome.run_us);
   if (buffered != nullptr) {
@@ -166,12 +167,12 @@ kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobI
         timings.setLinkUs(loaded.link_us);
         timings.setCompileCached(loaded.compile_cached);
         timings.setLinkCached(loaded.link_cached);
+        state.metrics.CodeLoaded(loaded);
         if (!loaded.module.ok()) {
           if (loaded.module.status().code() == absl::StatusCode::kNotFound) {
             results.initOutcome().setMissingModule();
           } else {
-            ++state.counters.jobs_failed;
-            FillOutcome(LoadFailure(loaded.module.status()), results);
+            Finish(state, LoadFailure(loaded.module.status()), results, buffered);
           }
           return kj::READY_NOW;
         }
@@ -179,10 +180,10 @@ kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobI
         if (!is_program) {
           const std::shared_ptr<const LinkedModule>& module = *loaded.module;
           if (module->command(command_name) == nullptr) {
-            ++state.counters.jobs_failed;
-            FillOutcome(JobOutcome::Failed(JobOutcome::Stage::kRequest,
-                                           UnknownCommandMessage(*module, command_name)),
-                        results);
+            Finish(state,
+                   JobOutcome::Failed(JobOutcome::Stage::kRequest,
+                                      UnknownCommandMessage(*module, command_name)),
+                   results, buffered);
             return kj::READY_NOW;
           }
           std::shared_ptr<CommandPool> pool = state.command_pools.For(module);

@@ -16,6 +16,7 @@
 #include "runtime/exec/job_io.h"
 #include "runtime/exec/program_executor.h"
 #include "runtime/jit/code_cache.h"
+#include "runtime/service/worker_metrics.h"
 #include "runtime/store/blob_store.h"
 #include "schema/rexec.capnp.h"
 
@@ -30,6 +31,9 @@ struct WorkerCounters {
   uint64_t queue_expired = 0;       // not started: deadline passed or the client was gone
   uint64_t queue_reclaimed = 0;     // taken over from a worker that stopped answering
   uint64_t queue_dead_lettered = 0; // given up after too many deliveries
+  // The queue's state as last read from Redis (XINFO GROUPS), every few seconds.
+  uint64_t queue_lag = 0;           // entries no worker has taken yet
+  uint64_t queue_pending = 0;       // taken by some worker, not yet answered
 };
 
 // Everything a job needs from its worker, owned by the server.
@@ -40,6 +44,7 @@ struct WorkerState {
   CodeCache& code;
   ExecutionContext& execution;
   CommandPoolSet& command_pools;
+  WorkerMetrics& metrics;
   WorkerCounters counters;
 };
 

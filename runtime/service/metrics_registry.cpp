@@ -227,6 +227,13 @@ absl::Status MetricsRegistry::AddGaugeCallback(std::string name, std::string hel
       new Family{std::move(name), std::move(help), "gauge", std::move(read)}));
 }
 
+absl::Status MetricsRegistry::AddCounterCallback(std::string name, std::string help,
+                                                 std::function<double()> read) {
+  if (!read) return absl::InvalidArgumentError("a counter callback must be callable");
+  return Register(std::unique_ptr<Family>(
+      new Family{std::move(name), std::move(help), "counter", std::move(read)}));
+}
+
 absl::StatusOr<MetricsRegistry::Histogram*> MetricsRegistry::AddHistogram(
     std::string name, std::string help, std::vector<double> upper_bounds) {
   for (size_t i = 0; i < upper_bounds.size(); ++i) {

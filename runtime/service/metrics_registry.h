@@ -109,6 +109,9 @@ class MetricsRegistry {
   absl::StatusOr<Gauge*> AddGauge(std::string name, std::string help);
   // A gauge whose value `read` computes each time the page is rendered.
   absl::Status AddGaugeCallback(std::string name, std::string help, std::function<double()> read);
+  // A counter kept elsewhere (it must only go up), read each time the page is rendered.
+  absl::Status AddCounterCallback(std::string name, std::string help,
+                                  std::function<double()> read);
   // `upper_bounds` must be finite and strictly ascending, and may be empty (only +Inf).
   absl::StatusOr<Histogram*> AddHistogram(std::string name, std::string help,
                                           std::vector<double> upper_bounds);

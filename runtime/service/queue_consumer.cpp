@@ -601,17 +601,53 @@ class QueueConsumer::Impl {
           FillWorkerStats(state_, stats.initRoot<wire::WorkerStats>());
           auto info_words = Serialize(info);
           auto stats_words = Serialize(stats);
-          return kj::joinPromises(
-                     kj::arr(redis->Call({"SET", keys_.info(), AsStringView(info_words), "PX",
-                                          kRegistrationExpiryMs}),
-                             redis->Call({"SET", keys_.worker(consumer_),
-                                          AsStringView(stats_words), "PX",
-                                          kRegistrationExpiryMs})))
-              .ignoreResult();
+          auto registered =
+              kj::joinPromises(
+                  kj::arr(redis->Call({"SET", keys_.info(), AsStringView(info_words), "PX",
+                                       kRegistrationExpiryMs}),
+                          redis->Call({"SET", keys_.worker(consumer_), AsStringView(stats_words),
+                                       "PX", kRegistrationExpiryMs})))
+                  .ignoreResult();
+          auto backlog =
+              kj::joinPromises(kj::arr(redis->Call({"XINFO", "GROUPS", keys_.jobs()}),
+                                       redis->Call({"XLEN", keys_.jobs()})))
+                  .then([this](kj::Array<RedisReply> replies) {
+                    ReadBacklog(replies[0].value(), replies[1].value());
+                  });
+          return kj::joinPromises(kj::arr(kj::mv(registered), kj::mv(backlog)));
         })
         .catch_([](kj::Exception&&) {})
         .then([this] { return timer_.afterDelay(kRegistrationPeriod); })
         .then([this] { return RegistrationLoop(); });
+  }
+
+  // XINFO GROUPS answers one flat [field, value, ...] array per group; ours has the lag (entries
+  // not yet delivered to any worker) and the pending count (delivered, not answered). Redis
+  // answers a nil lag when deleted entries make it unknown; answered entries are deleted, so
+  // then every entry in the stream that is not pending is waiting.
+  void ReadBacklog(RedisValue groups, RedisValue length) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+      RedisValue fields = groups[g];
+      std::map<std::string_view, RedisValue> by_name;
+      for (size_t i = 0; i + 1 < fields.size(); i += 2) by_name.emplace(fields[i].str(), fields[i + 1]);
+      auto name = by_name.find("name");
+      if (name == by_name.end() || name->second.str() != kQueueGroup) continue;
+      auto value = [&by_name](std::string_view field) -> uint64_t {
+        auto it = by_name.find(field);
+        return it != by_name.end() && it->second.is_integer() && it->second.integer() > 0
+                   ? static_cast<uint64_t>(it->second.integer())
+                   : 0;
+      };
+      state_.counters.queue_pending = value("pending");
+      auto lag = by_name.find("lag");
+      if (lag != by_name.end() && lag->second.is_integer()) {
+        state_.counters.queue_lag = value("lag");
+      } else {
+        uint64_t entries = length.is_integer() ? static_cast<uint64_t>(length.integer()) : 0;
+        state_.counters.queue_lag =
+            entries > state_.counters.queue_pending ? entries - state_.counters.queue_pending : 0;
+      }
+    }
   }
 
   class LogErrors final : public kj::TaskSet::ErrorHandler {

@@ -88,15 +88,14 @@ const std::string& Worker::address() const { return impl_->address(); }
 int Worker::port() const { return impl_->port(); }
 void Worker::Stop() { impl_->Stop(); }
 
-absl::Status ServeUntilSignaled(
-    const WorkerOptions& options,
-    const std::function<void(const std::string& address, const std::string& queue)>& on_serving) {
+absl::Status ServeUntilSignaled(const WorkerOptions& options,
+                                const std::function<void(const WorkerEndpoints&)>& on_serving) {
   kj::UnixEventPort::captureSignal(SIGINT);
   kj::UnixEventPort::captureSignal(SIGTERM);
   auto io = kj::setupAsyncIo();
   absl::StatusOr<std::unique_ptr<WorkerServer>> server = WorkerServer::Listen(options, io);
   if (!server.ok()) return server.status();
-  on_serving((*server)->address(), (*server)->QueueDescription());
+  on_serving({(*server)->address(), (*server)->QueueDescription(), (*server)->metrics_address()});
   auto signaled = io.unixEventPort.onSignal(SIGINT)
                       .exclusiveJoin(io.unixEventPort.onSignal(SIGTERM))
                       .ignoreResult();

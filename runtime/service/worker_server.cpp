@@ -2,6 +2,7 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
+#include <kj/vector.h>
 #include <signal.h>
 
 #include <cstdlib>
@@ -11,7 +12,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/exec/child_runtime.h"
+#include "runtime/service/metrics_server.h"
 #include "runtime/service/queue_consumer.h"
+#include "runtime/service/worker_metrics.h"
 #include "runtime/service/worker_service.h"
 
 namespace rexec {
@@ -72,9 +75,11 @@ struct WorkerServer::State {
   CodeCache code;
   ExecutionContext execution;
   CommandPoolSet command_pools;
+  WorkerMetrics metrics;
   WorkerState worker_state;
   capnp::Capability::Client gateway;
   std::unique_ptr<QueueConsumer> queue;
+  std::unique_ptr<MetricsServer> metrics_server;
   capnp::ReaderOptions reader_options;
   kj::Own<kj::ConnectionReceiver> listener;
   std::string address;
@@ -105,8 +110,9 @@ struct WorkerServer::State {
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
-        worker_state{options, modules, objects, code, execution, command_pools, {}},
+        worker_state{options, modules, objects, code, execution, command_pools, metrics, {}},
         gateway(MakeGateway(worker_state)) {
+    metrics.Watch(worker_state);
     // An upload is the largest message: its bitcode plus a little framing.
     reader_options.traversalLimitInWords = options.max_module_bytes / 8 + (1 << 20);
   }
@@ -193,6 +199,14 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
     if (!queue.ok()) return queue.status();
     state->queue = *std::move(queue);
   }
+  if (!options.metrics_address.empty()) {
+    State* raw = state.get();
+    absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
+        MetricsServer::Listen(io.provider->getNetwork(), io.provider->getTimer(),
+                              options.metrics_address, [raw] { return raw->metrics.Render(); });
+    if (!metrics.ok()) return metrics.status();
+    state->metrics_server = *std::move(metrics);
+  }
   if (host_port.has_value()) {
     state->port = static_cast<int>(state->listener->getPort());
     state->address = host_port->host.find(':') != std::string::npos
@@ -206,8 +220,15 @@ kj::Promise<void> WorkerServer::Run() {
   kj::Promise<void> accepting = state_->listener.get() != nullptr
                                     ? state_->AcceptLoop()
                                     : kj::Promise<void>(kj::NEVER_DONE);
-  if (state_->queue == nullptr) return accepting;
-  return kj::joinPromises(kj::arr(kj::mv(accepting), state_->queue->Run()));
+  kj::Vector<kj::Promise<void>> doors;
+  doors.add(kj::mv(accepting));
+  if (state_->queue != nullptr) doors.add(state_->queue->Run());
+  if (state_->metrics_server != nullptr) doors.add(state_->metrics_server->Run());
+  return kj::joinPromises(doors.releaseAsArray());
+}
+
+std::string WorkerServer::metrics_address() const {
+  return state_->metrics_server == nullptr ? std::string() : state_->metrics_server->address();
 }
 
 std::string WorkerServer::QueueDescription() const {

@@ -56,4 +56,21 @@ void CloseWithReset(int fd) {
   close(fd);
 }
 
+std::string HttpGet(uint16_t port, std::string_view path) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
+  std::string response;
+  std::string request = "GET " + std::string(path) + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (SendAll(fd, request)) {
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return response;
+}
+
 }  // namespace rexec::testing

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "rexec/client.h"
+#include "tests/integration/loopback.h"
 #include "tests/integration/redis_server.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/worker_process.h"
@@ -86,6 +87,19 @@ TEST_F(QueueTest, OutputStreamsWhileTheProgramRuns) {
   EXPECT_EQ(done.exit_code, 0) << done;
   EXPECT_THAT(done.stdout_text, HasSubstr("stdout after sleep\n"));
   EXPECT_THAT(done.stderr_text, HasSubstr("stderr after sleep\n"));
+}
+
+TEST_F(QueueTest, ACommandsOutputStreamsWhileItRuns) {
+  auto worker = StartWorker();
+  Subprocess send(SendCommand({"--queue", redis_.url(),
+                               ProgramPath("commands/streaming_command.cpp")}),
+                  SendOptions());
+  ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "before the pause\n", milliseconds(60'000)))
+      << send.output(Stream::kStdout) << send.output(Stream::kStderr) << worker->log();
+  EXPECT_FALSE(send.Exited()) << "the first line came only at the end";
+  ProcessResult done = send.Wait(milliseconds(30'000));
+  EXPECT_EQ(done.exit_code, 0) << done;
+  EXPECT_EQ(done.stdout_text, "before the pause\nafter the pause\n") << done;
 }
 
 TEST_F(QueueTest, ACommandsStateGoesInAndComesBack) {
@@ -231,6 +245,44 @@ TEST_F(QueueTest, AThousandJobsSurviveAKilledWorkerEachAnsweredOnce) {
   // Each job was answered exactly once in Redis, whoever ran it.
   EXPECT_EQ(redis_.Cli({"HGET", "rexec:rexec:stats", "completed"}), std::to_string(kJobs) + "\n");
   EXPECT_EQ(redis_.Cli({"XLEN", "rexec:rexec:jobs"}), "0\n");
+  // And the workers' own counts of what they answered add up to the same.
+  std::istringstream fields(redis_.Cli({"HGETALL", "rexec:rexec:stats"}));
+  std::map<std::string, long> answered_by;
+  for (std::string name, value; std::getline(fields, name) && std::getline(fields, value);) {
+    if (name.starts_with("completed:")) answered_by[name] = std::stol(value);
+  }
+  long answered = 0;
+  for (const auto& [worker, count] : answered_by) answered += count;
+  EXPECT_EQ(answered, kJobs);
+  EXPECT_EQ(answered_by.size(), 2u) << "both workers answered some jobs";
+  EXPECT_GE(std::stol(Stats(*survivor)["queue_jobs"]),
+            answered_by["completed:" + survivor->consumer()]);
+}
+
+TEST_F(QueueTest, StatsAndMetricsCoverTheWholeQueue) {
+  auto first = StartWorker({"--metrics", "127.0.0.1:0"});
+  auto second = StartWorker();
+  for (int i = 0; i < 4; ++i) {
+    ProcessResult result = SendThroughQueue({ProgramPath("hello.cpp")});
+    ASSERT_EQ(result.exit_code, 0) << result << first->log();
+  }
+  // rexec-stats --queue sums every live worker's counters, as they last reported them (each
+  // second).
+  ProcessResult fleet;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    fleet = RunProcess({StatsBinary(), "--queue", redis_.url()});
+    ASSERT_EQ(fleet.exit_code, 0) << fleet;
+    if (fleet.stdout_text.find("queue_jobs: 4\n") != std::string::npos) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_THAT(fleet.stdout_text, HasSubstr("workers: 2\n"));
+  EXPECT_THAT(fleet.stdout_text, HasSubstr("queue_jobs: 4\n"));
+  EXPECT_THAT(fleet.stdout_text, HasSubstr("jobs_run: 4\n"));
+
+  std::string page = HttpGet(first->metrics_port(), "/metrics");
+  EXPECT_THAT(page, HasSubstr("# TYPE rexec_queue_jobs_total counter\n"));
+  EXPECT_THAT(page, HasSubstr("\nrexec_queue_lag "));
+  EXPECT_THAT(page, HasSubstr("\nrexec_queue_pending "));
 }
 
 }  // namespace

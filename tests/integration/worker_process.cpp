@@ -38,6 +38,13 @@ WorkerProcess::WorkerProcess(std::vector<std::string> extra_flags, uint64_t max_
     if (std::smatch match; std::regex_search(out, match, kListening)) {
       address_ = match[1];
       port_ = static_cast<uint16_t>(std::stoi(match[2]));
+      // Printed with the address, in one flush.
+      static const std::regex kMetrics(R"(metrics at http://127\.0\.0\.1:(\d+)/metrics\n)");
+      static const std::regex kConsumer(R"(rexec-worker serving queue .* as (\S+)\n)");
+      if (std::regex_search(out, match, kMetrics)) {
+        metrics_port_ = static_cast<uint16_t>(std::stoi(match[1]));
+      }
+      if (std::regex_search(out, match, kConsumer)) consumer_ = match[1];
       return;
     }
     if (process_->Exited()) {

@@ -36,6 +36,10 @@ class WorkerProcess {
   const std::string& address() const { return address_; }  // "127.0.0.1:PORT"
   uint16_t port() const { return port_; }
   pid_t pid() const { return process_->pid(); }
+  // With --metrics 127.0.0.1:0: where it serves them; else 0.
+  uint16_t metrics_port() const { return metrics_port_; }
+  // With --queue: its consumer name in the queue's group (host:pid:id); else empty.
+  const std::string& consumer() const { return consumer_; }
   // Its --cache-dir: where uploaded modules and compiled code end up.
   std::filesystem::path cache_dir() const { return dir_.path() / "cache"; }
 
@@ -53,6 +57,8 @@ class WorkerProcess {
   std::string startup_error_;
   std::string address_;
   uint16_t port_ = 0;
+  uint16_t metrics_port_ = 0;
+  std::string consumer_;
   bool stopped_ = false;
 };
 

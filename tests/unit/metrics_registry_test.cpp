@@ -83,6 +83,24 @@ TEST(MetricsRegistryTest, RendersGaugesSetAndComputedAtRenderTime) {
   EXPECT_THAT(metrics.Render(), HasSubstr("\nrexec_executors_alive 7\n"));
 }
 
+TEST(MetricsRegistryTest, RendersCountersKeptElsewhereAsCounters) {
+  MetricsRegistry metrics;
+  uint64_t jobs = 3;
+  ASSERT_TRUE(metrics
+                  .AddCounterCallback("rexec_queue_jobs_total", "Jobs taken from the queue.",
+                                      [&jobs] { return static_cast<double>(jobs); })
+                  .ok());
+  EXPECT_EQ(metrics.Render(),
+            "# HELP rexec_queue_jobs_total Jobs taken from the queue.\n"
+            "# TYPE rexec_queue_jobs_total counter\n"
+            "rexec_queue_jobs_total 3\n");
+  jobs = 5;
+  EXPECT_THAT(metrics.Render(), HasSubstr("\nrexec_queue_jobs_total 5\n"));
+  EXPECT_FALSE(metrics.AddCounterCallback("rexec_queue_jobs_total", "again", [] { return 0.0; })
+                   .ok());
+  EXPECT_FALSE(metrics.AddCounterCallback("rexec_empty", "", nullptr).ok());
+}
+
 TEST(MetricsRegistryTest, RendersSpecialValuesInPrometheusSpelling) {
   MetricsRegistry metrics;
   ASSERT_TRUE(metrics.AddGaugeCallback("a", "", [] { return INFINITY; }).ok());
