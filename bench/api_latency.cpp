@@ -2,14 +2,17 @@
 // round trip (Worker.ping) between the same two processes.
 //
 //   api_latency HOST:PORT SOURCE_DIR
+//   api_latency redis://HOST:PORT SOURCE_DIR LABEL
 //
 // Prints markdown rows: p50, p99 and jobs/s one at a time, and jobs/s with 64 in flight, for
 // ping and for a trivial command (bench/programs/trivial_command.h) run with Client::Run/Submit.
+// Through a queue (Client::ConnectQueue) there is no ping: it prints one row, named LABEL.
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "bench/bench_stats.h"
 #include "bench/programs/trivial_command.h"
@@ -77,13 +80,17 @@ double MeasureConcurrent(Submit submit) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: api_latency HOST:PORT BENCH_SOURCE_DIR\n");
+  const bool through_queue = argc == 4 && std::string_view(argv[1]).starts_with("redis://");
+  if (argc != 3 && !through_queue) {
+    std::fprintf(stderr,
+                 "usage: api_latency HOST:PORT BENCH_SOURCE_DIR\n"
+                 "       api_latency redis://HOST:PORT BENCH_SOURCE_DIR LABEL\n");
     return 2;
   }
   rexec::ClientOptions options;
   options.bitcode_cache_dir = "-";
-  auto client = rexec::Client::Connect(argv[1], options);
+  auto client = through_queue ? rexec::Client::ConnectQueue(argv[1], options)
+                              : rexec::Client::Connect(argv[1], options);
   if (!client.ok()) {
     std::fprintf(stderr, "api_latency: %s\n", std::string(client.status().message()).c_str());
     return 1;
@@ -94,10 +101,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   rexec::Client& c = **client;
-
-  Sequential ping = MeasureSequential([&] { (void)c.Ping(); });
-  double ping_parallel = MeasureConcurrent(
-      [&](auto done) { c.SubmitPing([done](absl::Status s) { done(s.ok()); }); });
 
   int value = 0;
   Sequential run = MeasureSequential([&] {
@@ -113,6 +116,14 @@ int main(int argc, char** argv) {
                     });
   });
 
+  if (through_queue) {
+    std::printf("| %s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", argv[3], run.p50, run.p99,
+                run.per_second, run_parallel);
+    return 0;
+  }
+  Sequential ping = MeasureSequential([&] { (void)c.Ping(); });
+  double ping_parallel = MeasureConcurrent(
+      [&](auto done) { c.SubmitPing([done](absl::Status s) { done(s.ok()); }); });
   std::printf("| ping (floor) | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", ping.p50, ping.p99,
               ping.per_second, ping_parallel);
   std::printf("| trivial command, Client::Run / Submit | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n",

@@ -184,17 +184,24 @@ def main():
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--markdown", action="store_true",
+                        help="one markdown table row per line, as bench/queue_scaling prints")
+    parser.add_argument("--redis-port", type=int, default=0,
+                        help="use the redis-server already on 127.0.0.1:PORT (default: start one)")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
 
-    redis_proc, port = start_redis()
+    redis_proc, port = (None, args.redis_port) if args.redis_port else start_redis()
     try:
-        if not args.json:
+        if not args.json and not args.markdown:
             print(f"{'peer':<6}{'workers':>8}{'p50_us':>10}{'p99_us':>10}{'jobs/s':>10}")
         for n in counts:
             row = run(port, n, args)
             if args.json:
                 print(json.dumps(row), flush=True)
+            elif args.markdown:
+                print(f"| seed (cloudpickle + Redis list), {n} worker(s) | {row['p50_us']:.0f} µs "
+                      f"| {row['p99_us']:.0f} µs | | {row['jobs_per_s']}/s |", flush=True)
             else:
                 print(f"{'seed':<6}{n:>8}{row['p50_us']:>10.1f}{row['p99_us']:>10.1f}"
                       f"{row['jobs_per_s']:>10}", flush=True)
@@ -203,7 +210,8 @@ def main():
     except KeyboardInterrupt:
         sys.exit("seed_bench: interrupted")
     finally:
-        stop([redis_proc])
+        if redis_proc is not None:
+            stop([redis_proc])
 
 
 if __name__ == "__main__":

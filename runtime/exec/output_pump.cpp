@@ -33,10 +33,11 @@ kj::Promise<void> OutputPump::Finish() {
 
 kj::Promise<void> OutputPump::Pump(OutputKind kind) {
   ChildOutput& from = child_.output(kind);
-  auto buffer = kj::heapArray<kj::byte>(kChunkBytes);
+  // Read into one scratch buffer and copy out only what came: most jobs write a few bytes.
+  static thread_local kj::byte scratch[kChunkBytes];
   ssize_t n;
   do {
-    n = read(from.fd, buffer.begin(), buffer.size());
+    n = read(from.fd, scratch, sizeof scratch);
   } while (n < 0 && errno == EINTR);
 
   if (n > 0) {
@@ -48,10 +49,7 @@ kj::Promise<void> OutputPump::Pump(OutputKind kind) {
     }
     written_bytes_ += size;
     kj::Promise<void> written = kj::READY_NOW;
-    if (size > 0) {
-      written = io_.Write(kind, size == buffer.size() ? kj::mv(buffer)
-                                                      : kj::heapArray<kj::byte>(buffer.begin(), size));
-    }
+    if (size > 0) written = io_.Write(kind, kj::heapArray<kj::byte>(scratch, size));
     if (limit_hit_) return written;
     return written.then([this, kind] { return Pump(kind); });
   }

@@ -504,7 +504,7 @@ class QueueConsumer::Impl {
 
   kj::Promise<void> ReclaimLoop() {
     return timer_.afterDelay(visibility_ / 2)
-        .then([this] { return Reclaim(); })
+        .then([this] { return kj::joinPromises(kj::arr(Reclaim(), ForgetDeadConsumers())); })
         .catch_([](kj::Exception&&) {})
         .then([this] { return ReclaimLoop(); });
   }
@@ -556,6 +556,46 @@ class QueueConsumer::Impl {
               });
             }
             return kj::joinPromises(kj::arr(kj::mv(retried), kj::mv(abandoned)));
+          });
+        });
+  }
+
+  // A worker that died leaves its name in the group forever; once it has held no job for many
+  // visibility timeouts, remove it. A live worker reads every second, which keeps its idle time
+  // near zero, and a name with no pending jobs loses nothing (Redis recreates it on its next
+  // read anyway).
+  kj::Promise<void> ForgetDeadConsumers() {
+    if (!group_ready_) return kj::READY_NOW;
+    return writes_.Get()
+        .then([this](RedisConnection* redis) {
+          return redis->CallOrThrow({"XINFO", "CONSUMERS", keys_.jobs(), kQueueGroup});
+        })
+        .then([this](RedisReply consumers) -> kj::Promise<void> {
+          const long long forget_after_ms =
+              10 * static_cast<long long>(options_.queue_visibility_timeout_ms);
+          std::vector<std::string> dead;
+          RedisValue list = consumers.value();
+          for (size_t c = 0; c < list.size(); ++c) {
+            std::string_view name;
+            long long pending = -1, idle = -1;
+            RedisValue fields = list[c];
+            for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+              std::string_view field = fields[i].str();
+              if (field == "name") name = fields[i + 1].str();
+              if (field == "pending") pending = fields[i + 1].integer();
+              if (field == "idle") idle = fields[i + 1].integer();
+            }
+            if (pending == 0 && idle > forget_after_ms && name != consumer_) {
+              dead.emplace_back(name);
+            }
+          }
+          if (dead.empty()) return kj::READY_NOW;
+          return writes_.Get().then([this, dead = kj::mv(dead)](RedisConnection* redis) {
+            kj::Vector<kj::Promise<RedisReply>> deleted;
+            for (const std::string& name : dead) {
+              deleted.add(redis->Call({"XGROUP", "DELCONSUMER", keys_.jobs(), kQueueGroup, name}));
+            }
+            return kj::joinPromises(deleted.releaseAsArray()).ignoreResult();
           });
         });
   }

@@ -259,6 +259,25 @@ TEST_F(QueueTest, AThousandJobsSurviveAKilledWorkerEachAnsweredOnce) {
             answered_by["completed:" + survivor->consumer()]);
 }
 
+TEST_F(QueueTest, ADeadWorkersNameLeavesTheGroupOnceItHoldsNoJob) {
+  // Forgotten after 10 visibility timeouts: 2 s here.
+  auto worker = StartWorker({"--visibility-timeout", "0.2"});
+  ASSERT_EQ(SendThroughQueue({ProgramPath("hello.cpp")}).exit_code, 0) << worker->log();
+  // A consumer that read once and died, as a killed worker leaves behind.
+  ASSERT_EQ(redis_.Cli({"XGROUP", "CREATECONSUMER", "rexec:rexec:jobs", "workers", "ghost"}),
+            "1\n");
+  std::string consumers;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    consumers = redis_.Cli({"XINFO", "CONSUMERS", "rexec:rexec:jobs", "workers"});
+    if (consumers.find("ghost") == std::string::npos) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_THAT(consumers, Not(HasSubstr("ghost")));
+  // The live worker keeps its name, and serves on.
+  EXPECT_THAT(consumers, HasSubstr(worker->consumer()));
+  EXPECT_EQ(SendThroughQueue({ProgramPath("hello.cpp")}).exit_code, 0);
+}
+
 TEST_F(QueueTest, StatsAndMetricsCoverTheWholeQueue) {
   auto first = StartWorker({"--metrics", "127.0.0.1:0"});
   auto second = StartWorker();
