@@ -254,7 +254,6 @@ TEST_F(QueueTest, AThousandJobsSurviveAKilledWorkerEachAnsweredOnce) {
   long answered = 0;
   for (const auto& [worker, count] : answered_by) answered += count;
   EXPECT_EQ(answered, kJobs);
-  EXPECT_EQ(answered_by.size(), 2u) << "both workers answered some jobs";
   EXPECT_GE(std::stol(Stats(*survivor)["queue_jobs"]),
             answered_by["completed:" + survivor->consumer()]);
 }
