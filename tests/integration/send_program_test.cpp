@@ -198,6 +198,15 @@ TEST_F(SendProgramTest, CompilesDotCSourcesAsC) {
   EXPECT_THAT(result.stdout_text, MatchesRegex("compiled as C[0-9]+: 42\n")) << result;
 }
 
+TEST_F(SendProgramTest, InlineAssemblyRunsAndTheWorkerServesOn) {
+  // Once this aborted the whole worker: LLVM had no asm parser to emit inline assembly with.
+  ProcessResult result = Send({ProgramPath("inline_asm.c")});
+  EXPECT_EQ(result.exit_code, 0) << result;
+  EXPECT_EQ(result.stdout_text, "tsc is ticking\n") << result;
+  ProcessResult next = Send({ProgramPath("hello.cpp")});
+  EXPECT_EQ(next.exit_code, 0) << next;
+}
+
 TEST_F(SendProgramTest, LinksCAndCppSourcesIntoOneProgram) {
   ProcessResult result =
       Send({ProgramPath("mixed_language/main.cpp"), ProgramPath("mixed_language/helper.c")});
