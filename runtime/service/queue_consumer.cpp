@@ -4,9 +4,10 @@
 #include <capnp/serialize.h>
 #include <kj/debug.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -70,11 +71,24 @@ std::string_view AsStringView(const kj::Array<capnp::word>& words) {
 }
 
 // The value of field `name` in a stream entry's flat [field, value, ...] list.
-std::optional<std::string_view> Field(RedisValue fields, std::string_view name) {
+std::optional<RedisValue> FieldValue(RedisValue fields, std::string_view name) {
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-    if (fields[i].str() == name) return fields[i + 1].str();
+    if (fields[i].str() == name) return fields[i + 1];
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> Field(RedisValue fields, std::string_view name) {
+  std::optional<RedisValue> value = FieldValue(fields, name);
+  if (!value.has_value()) return std::nullopt;
+  return value->str();
+}
+
+// `fallback` when the field is missing or not an integer (XINFO answers nil for what it cannot
+// tell).
+long long IntegerField(RedisValue fields, std::string_view name, long long fallback) {
+  std::optional<RedisValue> value = FieldValue(fields, name);
+  return value.has_value() && value->is_integer() ? value->integer() : fallback;
 }
 
 }  // namespace
@@ -576,16 +590,10 @@ class QueueConsumer::Impl {
           std::vector<std::string> dead;
           RedisValue list = consumers.value();
           for (size_t c = 0; c < list.size(); ++c) {
-            std::string_view name;
-            long long pending = -1, idle = -1;
             RedisValue fields = list[c];
-            for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-              std::string_view field = fields[i].str();
-              if (field == "name") name = fields[i + 1].str();
-              if (field == "pending") pending = fields[i + 1].integer();
-              if (field == "idle") idle = fields[i + 1].integer();
-            }
-            if (pending == 0 && idle > forget_after_ms && name != consumer_) {
+            std::string_view name = Field(fields, "name").value_or("");
+            if (IntegerField(fields, "pending", -1) == 0 &&
+                IntegerField(fields, "idle", -1) > forget_after_ms && name != consumer_) {
               dead.emplace_back(name);
             }
           }
@@ -648,6 +656,8 @@ class QueueConsumer::Impl {
                           redis->Call({"SET", keys_.worker(consumer_), AsStringView(stats_words),
                                        "PX", kRegistrationExpiryMs})))
                   .ignoreResult();
+          // Only the metrics page shows the backlog: without it, no worker asks Redis for it.
+          if (options_.metrics_address.empty()) return registered;
           auto backlog =
               kj::joinPromises(kj::arr(redis->Call({"XINFO", "GROUPS", keys_.jobs()}),
                                        redis->Call({"XLEN", keys_.jobs()})))
@@ -668,25 +678,13 @@ class QueueConsumer::Impl {
   void ReadBacklog(RedisValue groups, RedisValue length) {
     for (size_t g = 0; g < groups.size(); ++g) {
       RedisValue fields = groups[g];
-      std::map<std::string_view, RedisValue> by_name;
-      for (size_t i = 0; i + 1 < fields.size(); i += 2) by_name.emplace(fields[i].str(), fields[i + 1]);
-      auto name = by_name.find("name");
-      if (name == by_name.end() || name->second.str() != kQueueGroup) continue;
-      auto value = [&by_name](std::string_view field) -> uint64_t {
-        auto it = by_name.find(field);
-        return it != by_name.end() && it->second.is_integer() && it->second.integer() > 0
-                   ? static_cast<uint64_t>(it->second.integer())
-                   : 0;
-      };
-      state_.counters.queue_pending = value("pending");
-      auto lag = by_name.find("lag");
-      if (lag != by_name.end() && lag->second.is_integer()) {
-        state_.counters.queue_lag = value("lag");
-      } else {
-        uint64_t entries = length.is_integer() ? static_cast<uint64_t>(length.integer()) : 0;
-        state_.counters.queue_lag =
-            entries > state_.counters.queue_pending ? entries - state_.counters.queue_pending : 0;
-      }
+      if (Field(fields, "name").value_or("") != kQueueGroup) continue;
+      const uint64_t pending = std::max(0ll, IntegerField(fields, "pending", 0));
+      const long long lag = IntegerField(fields, "lag", -1);
+      const uint64_t entries = std::max(0ll, length.is_integer() ? length.integer() : 0);
+      state_.counters.queue_pending = pending;
+      state_.counters.queue_lag = lag >= 0 ? static_cast<uint64_t>(lag)
+                                           : (entries > pending ? entries - pending : 0);
     }
   }
 

@@ -84,20 +84,36 @@ void WorkerMetrics::Watch(WorkerState& state) {
     return double(s->modules.stats().disk_bytes + s->objects.stats().disk_bytes);
   });
   if (state.options.queue_url.empty()) return;
-  counter("rexec_queue_jobs_total", "Jobs taken from the queue and answered.",
-          [s] { return double(s->counters.queue_jobs); });
-  counter("rexec_queue_garbage_total", "Queue entries that were not rexec jobs.",
-          [s] { return double(s->counters.queue_garbage); });
-  counter("rexec_queue_expired_total", "Jobs not started: their caller had given up.",
-          [s] { return double(s->counters.queue_expired); });
-  counter("rexec_queue_reclaimed_total", "Jobs taken over from a worker that stopped answering.",
-          [s] { return double(s->counters.queue_reclaimed); });
-  counter("rexec_queue_dead_lettered_total", "Jobs given up after too many deliveries.",
-          [s] { return double(s->counters.queue_dead_lettered); });
-  gauge("rexec_queue_lag", "Jobs in the queue that no worker has taken yet (XINFO GROUPS lag).",
-        [s] { return double(s->counters.queue_lag); });
-  gauge("rexec_queue_pending", "Jobs taken by some worker and not yet answered.",
-        [s] { return double(s->counters.queue_pending); });
+  struct QueueFigure {
+    const char* name;
+    const char* help;
+    uint64_t WorkerCounters::*value;
+    bool is_counter;
+  };
+  static constexpr QueueFigure kQueueFigures[] = {
+      {"rexec_queue_jobs_total", "Jobs taken from the queue and answered.",
+       &WorkerCounters::queue_jobs, true},
+      {"rexec_queue_garbage_total", "Queue entries that were not rexec jobs.",
+       &WorkerCounters::queue_garbage, true},
+      {"rexec_queue_expired_total", "Jobs not started: their caller had given up.",
+       &WorkerCounters::queue_expired, true},
+      {"rexec_queue_reclaimed_total", "Jobs taken over from a worker that stopped answering.",
+       &WorkerCounters::queue_reclaimed, true},
+      {"rexec_queue_dead_lettered_total", "Jobs given up after too many deliveries.",
+       &WorkerCounters::queue_dead_lettered, true},
+      {"rexec_queue_lag", "Jobs in the queue that no worker has taken yet (XINFO GROUPS lag).",
+       &WorkerCounters::queue_lag, false},
+      {"rexec_queue_pending", "Jobs taken by some worker and not yet answered.",
+       &WorkerCounters::queue_pending, false},
+  };
+  for (const QueueFigure& figure : kQueueFigures) {
+    auto read = [s, value = figure.value] { return double(s->counters.*value); };
+    if (figure.is_counter) {
+      counter(figure.name, figure.help, read);
+    } else {
+      gauge(figure.name, figure.help, read);
+    }
+  }
 }
 
 void WorkerMetrics::CodeLoaded(const LoadedCode& loaded) {

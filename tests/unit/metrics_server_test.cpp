@@ -46,6 +46,14 @@ class MetricsServerTest : public ::testing::Test {
     });
   }
 
+  // Serves "up 1\n" and counts how often the page was rendered in scrapes_.
+  void StartCountingScrapes() {
+    Start([this] {
+      ++scrapes_;
+      return std::string("up 1\n");
+    });
+  }
+
   kj::Own<kj::AsyncIoStream> Connect() {
     auto address = network().parseAddress("127.0.0.1", server().port()).wait(wait_scope());
     return address->connect().wait(wait_scope());
@@ -107,6 +115,7 @@ class MetricsServerTest : public ::testing::Test {
     kj::Promise<void> serving = nullptr;
   };
   std::unique_ptr<Loop> loop_ = std::make_unique<Loop>();
+  int scrapes_ = 0;
 };
 
 TEST_F(MetricsServerTest, ServesTheRenderedPageAsPrometheusText) {
@@ -149,18 +158,14 @@ TEST_F(MetricsServerTest, IgnoresAQueryString) {
 }
 
 TEST_F(MetricsServerTest, AnswersOtherPathsWith404) {
-  int scrapes = 0;
-  Start([&scrapes] {
-    ++scrapes;
-    return std::string("up 1\n");
-  });
+  StartCountingScrapes();
   auto connection = Connect();
   auto client = kj::newHttpClient(table(), *connection);
   EXPECT_EQ(Send(*client, kj::HttpMethod::GET, "/other").status, 404u);
   EXPECT_EQ(Send(*client, kj::HttpMethod::GET, "/").status, 404u);
   EXPECT_EQ(Send(*client, kj::HttpMethod::GET, "/metrics/").status, 404u);
   EXPECT_EQ(Send(*client, kj::HttpMethod::POST, "/other", "x").status, 404u);
-  EXPECT_EQ(scrapes, 0);
+  EXPECT_EQ(scrapes_, 0);
   // The connection serves on after a 404.
   Reply reply = Send(*client, kj::HttpMethod::GET, "/metrics");
   EXPECT_EQ(reply.status, 200u);
@@ -168,11 +173,7 @@ TEST_F(MetricsServerTest, AnswersOtherPathsWith404) {
 }
 
 TEST_F(MetricsServerTest, AnswersOtherMethodsWith405) {
-  int scrapes = 0;
-  Start([&scrapes] {
-    ++scrapes;
-    return std::string("up 1\n");
-  });
+  StartCountingScrapes();
   auto connection = Connect();
   auto client = kj::newHttpClient(table(), *connection);
   Reply post = Send(*client, kj::HttpMethod::POST, "/metrics", "a request body");
@@ -181,7 +182,7 @@ TEST_F(MetricsServerTest, AnswersOtherMethodsWith405) {
   Reply del = Send(*client, kj::HttpMethod::DELETE, "/metrics");
   EXPECT_EQ(del.status, 405u);
   EXPECT_EQ(del.allow, "GET");
-  EXPECT_EQ(scrapes, 0);
+  EXPECT_EQ(scrapes_, 0);
   EXPECT_EQ(Send(*client, kj::HttpMethod::GET, "/metrics").status, 200u);
 }
 
