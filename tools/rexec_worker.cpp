@@ -17,7 +17,9 @@ namespace {
 constexpr char kUsage[] = R"(usage: rexec-worker [options]
 
 Serves rexec jobs: receives LLVM bitcode from rexec-send or the rexec C++ API, JIT-compiles it
-(machine code cached in memory and on disk) and runs each job in a child process.
+(machine code cached in memory and on disk) and runs each job in a child process. Bitcode is
+compiled by rexec-compile-server, a helper process found next to this binary, in
+<prefix>/libexec/rexec or in $REXEC_HELPER_DIR: a module that crashes LLVM fails its own job.
 
 options:
   --listen HOST:PORT      where to listen (default 127.0.0.1:7070, or none with --queue; port 0

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "core/helper_binary.h"
 
 namespace rexec {
 namespace {
@@ -21,6 +22,13 @@ T ValueOrDie(absl::StatusOr<T> value) {
   return std::move(*value);
 }
 
+CompileProcessOptions CompileServerOptions(const std::string& fingerprint) {
+  CompileProcessOptions options;
+  options.server_path = ValueOrDie(FindHelperBinary("rexec-compile-server"));
+  options.expected_fingerprint = fingerprint;
+  return options;
+}
+
 }  // namespace
 
 CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
@@ -29,6 +37,8 @@ CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_m
       objects_(objects),
       max_linked_modules_(max_linked_modules),
       compiler_(ValueOrDie(ObjectCompiler::ForHost())),
+      compile_process_(std::make_unique<CompileProcess>(
+          CompileServerOptions(compiler_->codegen_fingerprint()))),
       jit_(ValueOrDie(JitSession::Create(interposed))) {}
 
 CodeCache::~CodeCache() noexcept(false) {
@@ -52,7 +62,7 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
       return loaded;
     }
     auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::string> compiled = compiler_->Compile(*bitcode);
+    absl::StatusOr<std::string> compiled = compile_process_->Compile(*bitcode);
     loaded.compile_us = MicrosecondsSince(start);
     if (!compiled.ok()) {
       loaded.module = compiled.status();

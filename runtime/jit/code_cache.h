@@ -3,7 +3,9 @@
 //   linked modules (memory, LRU)  ->  object cache (BlobStore)  ->  code generation
 //                                                         bitcode from the module store
 //
-// Code generation and linking run on a background thread. Concurrent requests for the same
+// Code generation runs in the compile server (compile_process.h), never in the worker: bitcode
+// is untrusted, and LLVM may crash or abort on it. Compiling and linking are driven from a
+// background thread. Concurrent requests for the same
 // module share one compilation. A LinkedModule is shared with the jobs that use it, so evicting
 // it from the cache never pulls code from under a running job.
 #pragma once
@@ -17,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "core/event_loop_thread.h"
 #include "runtime/store/blob_store.h"
+#include "runtime/jit/compile_process.h"
 #include "runtime/jit/jit_session.h"
 #include "runtime/jit/object_compiler.h"
 
@@ -47,7 +50,8 @@ class CodeCache {
   const TargetDescription& target() const { return compiler_->target(); }
 
   // NotFound when the module store lacks the bitcode; InvalidArgument when it cannot be
-  // compiled; FailedPrecondition when it cannot be linked. Call on the owning event loop.
+  // compiled (LLVM's message, or how the compile server died); DeadlineExceeded when compiling
+  // took too long; FailedPrecondition when it cannot be linked. Call on the owning event loop.
   kj::Promise<LoadedCode> Load(const ContentHash& hash);
 
   CodeCacheStats stats() const { return stats_; }
@@ -63,7 +67,10 @@ class CodeCache {
   BlobStore& modules_;
   BlobStore& objects_;
   const size_t max_linked_modules_;
-  std::unique_ptr<ObjectCompiler> compiler_;  // used on the background thread only
+  // The host's codegen settings: the target clients compile for and the object cache's key. It
+  // never reads bitcode.
+  std::unique_ptr<ObjectCompiler> compiler_;
+  std::unique_ptr<CompileProcess> compile_process_;  // used on the background thread only
   std::shared_ptr<JitSession> jit_;
   EventLoopThread thread_;
   absl::flat_hash_map<ContentHash, Linked> linked_;

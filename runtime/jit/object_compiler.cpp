@@ -2,6 +2,8 @@
 
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -20,12 +22,13 @@ namespace rexec {
 
 ObjectCompiler::~ObjectCompiler() = default;
 
-absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost() {
+absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost(
+    bool register_asm_parser) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   // Inline assembly (rdtsc, cpuid, pause, hand-written blocks) is parsed when machine code is
   // emitted; without the parser LLVM ends the whole process with a fatal error.
-  llvm::InitializeNativeTargetAsmParser();
+  if (register_asm_parser) llvm::InitializeNativeTargetAsmParser();
   // Not detectHost(): clients compile for the generic CPU of the triple (as clang does by
   // default), and a target machine tuned for the host CPU schedules that code worse (measured:
   // n-body 10-15% slower with -mcpu=znver3 than with the generic x86-64 clang uses natively).
@@ -54,8 +57,29 @@ absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost() {
   return compiler;
 }
 
+namespace {
+
+// Collects error diagnostics. Without a handler, LLVMContext prints an error and calls exit(1).
+class ErrorCollector : public llvm::DiagnosticHandler {
+ public:
+  bool handleDiagnostics(const llvm::DiagnosticInfo& diagnostic) override {
+    if (diagnostic.getSeverity() != llvm::DS_Error) return true;
+    llvm::raw_string_ostream stream(errors);
+    if (!errors.empty()) stream << "\n";
+    llvm::DiagnosticPrinterRawOStream printer(stream);
+    diagnostic.print(printer);
+    return true;
+  }
+  std::string errors;
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> ObjectCompiler::Compile(std::string_view bitcode) {
   llvm::LLVMContext context;
+  auto collector = std::make_unique<ErrorCollector>();
+  ErrorCollector& diagnostics = *collector;
+  context.setDiagnosticHandler(std::move(collector));
   llvm::Expected<std::unique_ptr<llvm::Module>> parsed = llvm::parseBitcodeFile(
       llvm::MemoryBufferRef(llvm::StringRef(bitcode.data(), bitcode.size()), "module"), context);
   if (!parsed) {
@@ -84,6 +108,10 @@ absl::StatusOr<std::string> ObjectCompiler::Compile(std::string_view bitcode) {
     return absl::InternalError("this target cannot emit object files");
   }
   passes.run(module);
+  if (!diagnostics.errors.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("code generation failed: ", diagnostics.errors));
+  }
   return std::string(object.data(), object.size());
 }
 

@@ -25,7 +25,9 @@ struct TargetDescription {
 
 class ObjectCompiler {
  public:
-  static absl::StatusOr<std::unique_ptr<ObjectCompiler>> ForHost();
+  // Without the asm parser, inline assembly is a fatal error in code generation (kept only so
+  // tests can prove such an error fails one compile, not the worker).
+  static absl::StatusOr<std::unique_ptr<ObjectCompiler>> ForHost(bool register_asm_parser = true);
   ~ObjectCompiler();
 
   const TargetDescription& target() const { return target_; }
@@ -33,6 +35,9 @@ class ObjectCompiler {
   const std::string& codegen_fingerprint() const { return fingerprint_; }
 
   // Parses, verifies and prepares the bitcode (module_preparation.h), then emits an ELF object.
+  // Errors LLVM reports as diagnostics (bad inline assembly, say) fail the compile with their
+  // text. Malformed bitcode can still crash LLVM or hit a fatal error, which ends the process:
+  // the worker calls this only inside its compile server (compile_server.h).
   // Not thread-safe: one compiler per thread.
   absl::StatusOr<std::string> Compile(std::string_view bitcode);
 

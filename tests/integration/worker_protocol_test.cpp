@@ -159,6 +159,31 @@ TEST_F(WorkerProtocolTest, GarbageBitcodeFailsToCompileWithoutHarm) {
   }
 }
 
+// Bitcode that crashes LLVM's reader (a 2,776-byte mutation with a correct hash), valid IR whose
+// code generation is a fatal error, and inline assembly the assembler rejects: each ends the
+// process that compiles it. That process is the compile server, so each fails its own job with
+// LLVM's account, and the worker serves on (checked after each).
+TEST_F(WorkerProtocolTest, BitcodeThatBreaksLlvmFailsOnlyItsOwnJob) {
+  struct Case {
+    const char* file;
+    const char* message;
+  };
+  for (const Case& hostile :
+       {Case{"hostile/mutated-bitcode-segv.bc", "LLVM crashed with signal 11"},
+        Case{"hostile/codegen_fatal_error.bc", "LLVM ERROR: Cannot select"},
+        Case{"hostile/bad_inline_asm.bc", "invalid instruction mnemonic 'bogusinstr'"}}) {
+    SCOPED_TRACE(hostile.file);
+    std::string bitcode = ReadFile(ProgramPath(hostile.file));
+    ASSERT_FALSE(bitcode.empty());
+    std::string hash(ContentHash::Of(bitcode).bytes());
+    ASSERT_EQ(client_->Upload(hash, bitcode), "");
+    std::string failure;
+    EXPECT_EQ(client_->RunProgram(hash, &failure), wire::JobResult::Outcome::FAILED);
+    EXPECT_THAT(failure, HasSubstr(hostile.message));
+    ExpectWorkerRunsHello();
+  }
+}
+
 TEST_F(WorkerProtocolTest, TooManyArgumentsAreRefused) {
   auto request = client_->worker().runRequest();
   request.getJob().setModule(AsData(ContentHash::Of("any").bytes()));
