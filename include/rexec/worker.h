@@ -67,6 +67,12 @@ struct WorkerOptions {
   uint32_t queue_prefetch = 0;  // jobs taken at once; 0: 8 per CPU
   uint64_t max_stdin_bytes = 16ull << 20;  // a queued program's whole stdin
 
+  // Every job runs in a sandbox (namespaces, seccomp, limits; see rexec-worker --help). Off, jobs
+  // run as the worker's user with its files and network: only for code you trust. Where the
+  // kernel cannot sandbox, the worker says so on stderr and serves loopback only.
+  bool sandbox = true;
+  uint64_t job_scratch_bytes = 256ull << 20;  // each job's /work and /tmp, each
+
   bool verbose = false;  // log each job to stderr
 };
 

@@ -37,12 +37,11 @@ void ClosePipe(const Pipe& pipe) {
 
 // Runs in the child between fork() and the body: only simple system calls, no locks taken.
 void SetUpChild(pid_t parent, const Pipe& in, const Pipe& out, const Pipe& err,
-                const ChildLimits& limits, int extra_fd) {
+                const Sandbox* sandbox, const ChildLimits& limits, int extra_fd) {
   if (dup2(in.read_end, 0) < 0 || dup2(out.write_end, 1) < 0 || dup2(err.write_end, 2) < 0) {
     _exit(127);
   }
   if (extra_fd >= 0 && dup2(extra_fd, 3) < 0) _exit(127);
-  close_range(extra_fd >= 0 ? 4 : 3, ~0U, 0);
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the worker died before PDEATHSIG was armed
@@ -56,6 +55,8 @@ void SetUpChild(pid_t parent, const Pipe& in, const Pipe& out, const Pipe& err,
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
 
+  if (sandbox != nullptr) sandbox->EnterInChild();  // needs its own descriptors until here
+  close_range(extra_fd >= 0 ? 4 : 3, ~0U, 0);
   if (limits.memory_bytes != 0) {
     rlimit limit{limits.memory_bytes, limits.memory_bytes};
     setrlimit(RLIMIT_DATA, &limit);
@@ -90,6 +91,7 @@ ChildProcess::~ChildProcess() noexcept(false) {
 
 absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Spawn(kj::LowLevelAsyncIoProvider& io,
                                                           kj::UnixEventPort& events,
+                                                          const Sandbox* sandbox,
                                                           const ChildLimits& limits,
                                                           kj::FunctionParam<void()> body,
                                                           int extra_fd) {
@@ -118,7 +120,7 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Spawn(kj::LowLevelAsyncIoPro
     return absl::ResourceExhaustedError(absl::StrCat("fork: ", std::strerror(error)));
   }
   if (pid == 0) {
-    SetUpChild(parent, *in, *out, *err, limits, extra_fd);
+    SetUpChild(parent, *in, *out, *err, sandbox, limits, extra_fd);
     RunBody(body);
     _exit(127);  // unreachable: the body ends the process
   }

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/exec/job_io.h"
+#include "runtime/sandbox/sandbox.h"
 
 namespace rexec {
 
@@ -38,9 +39,11 @@ struct ChildLimits {
 class ChildProcess {
  public:
   // `body` runs in the child only; it must not return. `extra_fd`, when given, stays open in the
-  // child as descriptor 3 (a control channel).
+  // child as descriptor 3 (a control channel). With a sandbox, `body` runs inside it, and the
+  // child this object watches is the job's shim (sandbox.h), which ends as the job ends.
   static absl::StatusOr<kj::Own<ChildProcess>> Spawn(kj::LowLevelAsyncIoProvider& io,
                                                      kj::UnixEventPort& events,
+                                                     const Sandbox* sandbox,
                                                      const ChildLimits& limits,
                                                      kj::FunctionParam<void()> body,
                                                      int extra_fd = -1);

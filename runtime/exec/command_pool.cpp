@@ -72,7 +72,8 @@ absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn() {
   }
   const LinkedModule& module = *module_;
   absl::StatusOr<kj::Own<ChildProcess>> child = ChildProcess::Spawn(
-      context_.io, context_.events, ChildLimits{}, [&] { ServeCommands(module); }, sockets[1]);
+      context_.io, context_.events, context_.sandbox, ChildLimits{},
+      [&] { ServeCommands(module); }, sockets[1]);
   close(sockets[1]);
   if (!child.ok()) {
     close(sockets[0]);

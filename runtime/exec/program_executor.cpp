@@ -97,7 +97,8 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
   const int argc = static_cast<int>(argv.size());
 
   absl::StatusOr<kj::Own<ChildProcess>> child =
-      ChildProcess::Spawn(context.io, context.events, ChildLimits{limits.memory_bytes},
+      ChildProcess::Spawn(context.io, context.events, context.sandbox,
+                          ChildLimits{limits.memory_bytes},
                           [&] { StartProgram(*module, argv_pointers.data(), argc); });
   if (!child.ok()) {
     return JobOutcome::Failed(JobOutcome::Stage::kStart, std::string(child.status().message()));

@@ -17,6 +17,7 @@
 #include "runtime/exec/job_io.h"
 #include "runtime/exec/job_outcome.h"
 #include "runtime/jit/jit_session.h"
+#include "runtime/sandbox/sandbox.h"
 
 namespace rexec {
 
@@ -24,6 +25,7 @@ struct ExecutionContext {
   kj::LowLevelAsyncIoProvider& io;
   kj::UnixEventPort& events;
   kj::Timer& timer;
+  const Sandbox* sandbox = nullptr;  // null: jobs run unsandboxed (--sandbox off)
 };
 
 struct JobLimits {

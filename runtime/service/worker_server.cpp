@@ -5,6 +5,7 @@
 #include <kj/vector.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/exec/child_runtime.h"
+#include "runtime/sandbox/sandbox.h"
 #include "runtime/service/metrics_server.h"
 #include "runtime/service/queue_consumer.h"
 #include "runtime/service/worker_metrics.h"
@@ -67,9 +69,40 @@ std::string DefaultCacheDirectory() {
   return "/tmp/rexec-cache";
 }
 
+namespace {
+
+// The sandbox jobs will run in, or null when the operator turned it off. Where the kernel cannot
+// sandbox, the worker says so and serves only what is local: jobs from the network or a queue
+// would run with the worker's own rights.
+absl::StatusOr<std::unique_ptr<Sandbox>> StartSandbox(const WorkerOptions& options,
+                                                      const std::optional<HostPort>& listen) {
+  if (!options.sandbox) {
+    std::fprintf(stderr,
+                 "rexec-worker: SANDBOX OFF: jobs run as this worker's user, with its files, "
+                 "processes and network\n");
+    return nullptr;
+  }
+  SandboxOptions sandbox_options;
+  sandbox_options.scratch_bytes = options.job_scratch_bytes;
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Create(sandbox_options);
+  if (sandbox.ok()) return sandbox;
+  const bool only_local = options.queue_url.empty() && (!listen || IsLoopback(listen->host));
+  if (!only_local) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this kernel cannot sandbox jobs (", sandbox.status().message(),
+        "); refusing to serve beyond loopback: give --sandbox off to run them unsandboxed"));
+  }
+  std::fprintf(stderr, "rexec-worker: no sandbox on this kernel (%s): jobs run as this worker's user\n",
+               std::string(sandbox.status().message()).c_str());
+  return nullptr;
+}
+
+}  // namespace
+
 struct WorkerServer::State {
   WorkerOptions options;
   kj::AsyncIoContext& io;
+  std::unique_ptr<Sandbox> sandbox;  // null when off or unavailable
   BlobStore modules;
   BlobStore objects;
   CodeCache code;
@@ -101,13 +134,15 @@ struct WorkerServer::State {
     return store;
   }
 
-  State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context)
+  State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context,
+        std::unique_ptr<Sandbox> job_sandbox)
       : options(worker_options),
         io(io_context),
+        sandbox(std::move(job_sandbox)),
         modules(StoreOptions(options, "modules", 0.25)),
         objects(StoreOptions(options, "objects", 0.75)),
         code(modules, objects, options.max_linked_modules, ChildRuntimeSymbols()),
-        execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
+        execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer(), sandbox.get()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
         worker_state{options, modules, objects, code, execution, command_pools, metrics, {}},
@@ -180,9 +215,11 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
 
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = StartSandbox(options, host_port);
+  if (!sandbox.ok()) return sandbox.status();
   std::unique_ptr<State> state;
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
-                state = std::make_unique<State>(options, io);
+                state = std::make_unique<State>(options, io, *std::move(sandbox));
                 if (host_port.has_value()) {
                   auto address = io.provider->getNetwork()
                                      .parseAddress(host_port->host, host_port->port)

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/integration/loopback.h"
+#include "tests/integration/process_tree.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/subprocess.h"
@@ -172,7 +173,9 @@ class LongRunningJobTest : public ::testing::Test {
     std::smatch match;
     const std::string& out = send_->output(Stream::kStdout);
     ASSERT_TRUE(std::regex_search(out, match, std::regex("running as pid ([0-9]+)\n"))) << out;
-    job_pid_ = std::stoi(match[1]);
+    // The pid the program sees is its own namespace's when sandboxed.
+    job_pid_ = HostPidOf(worker_.pid(), std::stoi(match[1]));
+    ASSERT_NE(job_pid_, 0) << "no process of the worker's is the job's pid " << match[1];
   }
 
   void TearDown() override {
@@ -180,11 +183,7 @@ class LongRunningJobTest : public ::testing::Test {
   }
 
   // Whether the job's process still exists, other than as a zombie nobody reaps.
-  bool JobIsAlive() const {
-    std::ifstream stat("/proc/" + std::to_string(job_pid_) + "/stat");
-    std::string pid, name, state;
-    return stat >> pid >> name >> state && state != "Z";
-  }
+  bool JobIsAlive() const { return ProcessIsAlive(job_pid_); }
 
   // Whether the job's process is gone within `timeout`.
   bool JobEndsWithin(milliseconds timeout) const {
