@@ -10,6 +10,7 @@ PACKAGES=(
   libabsl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server libhiredis-dev
+  openssl  # throwaway TLS certificates for the tests (scripts/make_test_certs.sh)
   python3-cloudpickle python3-redis
 )
 
