@@ -1,11 +1,12 @@
 // Latency and throughput of jobs through the C++ API, against the floor of a bare Cap'n Proto
 // round trip (Worker.ping) between the same two processes.
 //
-//   api_latency HOST:PORT SOURCE_DIR
+//   api_latency [--tls-ca FILE] HOST:PORT SOURCE_DIR
 //   api_latency redis://HOST:PORT SOURCE_DIR LABEL
 //
 // Prints markdown rows: p50, p99 and jobs/s one at a time, and jobs/s with 64 in flight, for
 // ping and for a trivial command (bench/programs/trivial_command.h) run with Client::Run/Submit.
+// With --tls-ca the connection is TLS (rexec-worker --tls-cert/--tls-key) and the rows say so.
 // Through a queue (Client::ConnectQueue) there is no ping: it prints one row, named LABEL.
 #include <atomic>
 #include <condition_variable>
@@ -80,15 +81,22 @@ double MeasureConcurrent(Submit submit) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool through_queue = argc == 4 && std::string_view(argv[1]).starts_with("redis://");
+  rexec::ClientOptions options;
+  options.bitcode_cache_dir = "-";
+  if (argc > 2 && std::string_view(argv[1]) == "--tls-ca") {
+    options.tls.ca_file = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
+  const bool tls = !options.tls.ca_file.empty();
+  const bool through_queue =
+      !tls && argc == 4 && std::string_view(argv[1]).starts_with("redis://");
   if (argc != 3 && !through_queue) {
     std::fprintf(stderr,
-                 "usage: api_latency HOST:PORT BENCH_SOURCE_DIR\n"
+                 "usage: api_latency [--tls-ca FILE] HOST:PORT BENCH_SOURCE_DIR\n"
                  "       api_latency redis://HOST:PORT BENCH_SOURCE_DIR LABEL\n");
     return 2;
   }
-  rexec::ClientOptions options;
-  options.bitcode_cache_dir = "-";
   auto client = through_queue ? rexec::Client::ConnectQueue(argv[1], options)
                               : rexec::Client::Connect(argv[1], options);
   if (!client.ok()) {
@@ -124,10 +132,11 @@ int main(int argc, char** argv) {
   Sequential ping = MeasureSequential([&] { (void)c.Ping(); });
   double ping_parallel = MeasureConcurrent(
       [&](auto done) { c.SubmitPing([done](absl::Status s) { done(s.ok()); }); });
-  std::printf("| ping (floor) | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", ping.p50, ping.p99,
-              ping.per_second, ping_parallel);
-  std::printf("| trivial command, Client::Run / Submit | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n",
-              run.p50, run.p99, run.per_second, run_parallel);
+  const char* over = tls ? " over TLS" : "";
+  std::printf("| ping (floor)%s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", over, ping.p50,
+              ping.p99, ping.per_second, ping_parallel);
+  std::printf("| trivial command, Client::Run / Submit%s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n",
+              over, run.p50, run.p99, run.per_second, run_parallel);
   std::printf("| ratio command / ping | %.2f× | %.2f× | %.2f× | %.2f× |\n", run.p50 / ping.p50,
               run.p99 / ping.p99, run.per_second / ping.per_second,
               run_parallel / ping_parallel);

@@ -15,8 +15,10 @@
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
 #include "compiler/compiler.h"
-#include "queue/redis_url.h"
 #include "core/event_loop_thread.h"
+#include "core/host_port.h"
+#include "core/tls_context.h"
+#include "queue/redis_url.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {
@@ -76,12 +78,26 @@ class Client::Impl {
 
   absl::Status Connect(const std::string& address) {
     description_.address = address;
-    return Call([this, address]() -> kj::Promise<absl::Status> {
+    absl::StatusOr<kj::Own<kj::TlsContext>> tls = MakeTlsContext(options_.tls, TlsSide::kClient);
+    if (!tls.ok()) return tls.status();
+    tls_ = *std::move(tls);
+    std::string server_name;  // what the worker's certificate must name
+    if (tls_.get() != nullptr) {
+      absl::StatusOr<HostPort> host_port = ParseHostPort(address);
+      if (!host_port.ok()) return host_port.status();
+      server_name = host_port->host;
+    }
+    return Call([this, address, server_name]() -> kj::Promise<absl::Status> {
       kj::AsyncIoContext& io = loop_.io();
       auto connected =
           io.provider->getNetwork()
               .parseAddress(address)
               .then([](kj::Own<kj::NetworkAddress> resolved) { return resolved->connect(); });
+      if (tls_.get() != nullptr) {
+        connected = connected.then([this, server_name](kj::Own<kj::AsyncIoStream> stream) {
+          return Secure(kj::mv(stream), server_name);
+        });
+      }
       auto timed = io.provider->getTimer().timeoutAfter(
           options_.connect_timeout_ms * kj::MILLISECONDS, kj::mv(connected));
       return timed.then([this](kj::Own<kj::AsyncIoStream> stream) {
@@ -89,12 +105,48 @@ class Client::Impl {
         auto login = connection_->gateway.loginRequest();
         login.setToken(options_.token);
         worker_ = login.send().getWorker();
-        return Describe();
+        kj::Promise<absl::Status> described = Describe();
+        if (tls_.get() == nullptr) return described;
+        return described.catch_([](kj::Exception&& exception) -> kj::Promise<absl::Status> {
+          return ExplainRefusedClientCertificate(kj::mv(exception));
+        });
       });
-    }, absl::StrCat("cannot reach worker at ", address));
+    }, absl::StrCat("cannot reach worker at ", address, tls_.get() != nullptr ? " over TLS" : ""));
+  }
+
+  // The client's TLS handshake: the worker's certificate must chain to the CA file and name
+  // `server_name`.
+  kj::Promise<kj::Own<kj::AsyncIoStream>> Secure(kj::Own<kj::AsyncIoStream> stream,
+                                                 const std::string& server_name) {
+    return tls_->wrapClient(kj::mv(stream), server_name)
+        .catch_([](kj::Exception&& exception) -> kj::Own<kj::AsyncIoStream> {
+          kj::throwFatalException(
+              kj::Exception(exception.getType(), __FILE__, __LINE__,
+                            kj::str("TLS handshake failed: ", exception.getDescription())));
+        });
+  }
+
+  // In TLS 1.3 a worker that requires client certificates refuses a missing or unknown one only
+  // after the client's side of the handshake has finished: the refusal arrives as a broken
+  // connection on the first call (OpenSSL's alert, or a write that fails first). Answers from
+  // the worker itself (a refused token) pass unchanged.
+  static kj::Promise<absl::Status> ExplainRefusedClientCertificate(kj::Exception&& exception) {
+    if (kj::StringPtr(exception.getFile()) == "(remote)") {
+      return kj::mv(exception);
+    }
+    return kj::Exception(
+        exception.getType(), __FILE__, __LINE__,
+        kj::str("the worker ended the connection after the TLS handshake, as it does when it "
+                "requires a client certificate and got none, or one its CA did not sign "
+                "(--tls-cert, --tls-key): ",
+                exception.getDescription()));
   }
 
   absl::Status ConnectQueue(const std::string& url) {
+    if (!options_.tls.ca_file.empty() || !options_.tls.certificate_file.empty()) {
+      return absl::InvalidArgumentError(
+          "TLS options apply to a direct worker; the connection to a Redis queue is not TLS");
+    }
     absl::StatusOr<RedisUrl> parsed = ParseRedisUrl(url);
     if (!parsed.ok()) return parsed.status();
     description_.address = parsed->Redacted();
@@ -472,6 +524,7 @@ class Client::Impl {
   };
 
   EventLoopThread loop_;
+  kj::Own<kj::TlsContext> tls_;  // null: plain TCP
   kj::Own<Connection> connection_;
   TaskErrors task_errors_;
   kj::Own<kj::TaskSet> tasks_ = kj::heap<kj::TaskSet>(task_errors_);  // loop thread only

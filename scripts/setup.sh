@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server libhiredis-dev
   libseccomp-dev
+  openssl  # throwaway TLS certificates for the tests (scripts/make_test_certs.sh)
   python3-cloudpickle python3-redis
 )
 

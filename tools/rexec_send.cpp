@@ -44,6 +44,11 @@ options:
   --queue-name NAME    which queue (default rexec)
   --queue-wait SECONDS fail if no worker takes the job within this long (default 60)
   --token-file FILE    token for a worker that requires one (default: $REXEC_TOKEN)
+  --tls-ca FILE        connect to --worker over TLS, trusting only the CA certificate(s) in FILE
+                       (PEM; the system's CA store is not used). The worker's certificate must
+                       name the host dialed.
+  --tls-cert FILE      with --tls-key: a client certificate, for a worker that requires one
+  --tls-key FILE       (TLS is for --worker only: the queue's Redis connection is plain)
   --timeout SECONDS    kill the program after this long (exit code 124)
   --memory BYTES       limit the program's data segment (K, M, G suffixes)
   --max-output BYTES   kill the program once it has written this much
@@ -75,6 +80,7 @@ struct SendOptions {
   std::string queue_name = "rexec";
   uint32_t queue_wait_ms = 60'000;
   std::string token;
+  rexec::TlsOptions tls;
   std::vector<std::string> sources;
   std::vector<std::string> clang_flags;
   std::vector<std::string> program_args;
@@ -152,6 +158,12 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
         if (!token.ok()) return Fail(kExitRexecFailure, std::string(token.status().message()));
         options.token = *token;
       }
+    } else if (flag("--tls-ca")) {
+      options.tls.ca_file = value;
+    } else if (flag("--tls-cert")) {
+      options.tls.certificate_file = value;
+    } else if (flag("--tls-key")) {
+      options.tls.key_file = value;
     } else if (flag("--timeout")) {
       if (error.empty()) {
         auto ms = rexec::ParseSecondsAsMilliseconds(value);
@@ -247,12 +259,19 @@ int main(int argc, char** argv) {
 
   rexec::ClientOptions client_options;
   client_options.token = options.token;
+  client_options.tls = options.tls;
   client_options.color_diagnostics = isatty(STDERR_FILENO) != 0;
   if (!options.use_cache) client_options.bitcode_cache_dir = "-";
   client_options.queue_name = options.queue_name;
   client_options.queue_wait_ms = options.queue_wait_ms;
   // With both REXEC_WORKER and REXEC_QUEUE set and neither flag, the direct worker wins.
   const bool use_queue = !options.queue.empty() && options.worker.empty();
+  const bool uses_tls = !options.tls.ca_file.empty() || !options.tls.certificate_file.empty() ||
+                        !options.tls.key_file.empty();
+  if (uses_tls && (use_queue || options.worker.empty())) {
+    return Fail(kExitRexecFailure,
+                "--tls-ca, --tls-cert and --tls-key apply to a --worker connection only");
+  }
   absl::StatusOr<std::unique_ptr<rexec::Client>> client =
       use_queue                ? rexec::Client::ConnectQueue(options.queue, client_options)
       : options.worker.empty() ? rexec::Client::Local({}, client_options)

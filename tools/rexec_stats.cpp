@@ -9,7 +9,8 @@
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: rexec-stats [--token-file FILE] [HOST:PORT]
+constexpr char kUsage[] = R"(usage: rexec-stats [--token-file FILE] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
+                   [HOST:PORT]
        rexec-stats --queue URL [--queue-name NAME]
 
 Prints a rexec worker's counters, one "name: value" per line: modules and compiled objects held
@@ -20,6 +21,9 @@ run and failed, and what it did for a queue. The worker defaults to $REXEC_WORKE
 With --queue (default $REXEC_QUEUE when no HOST:PORT is given), prints the counters of every
 live worker serving that queue, summed, as each last reported them (every second), with how
 many workers that is ("workers: N").
+
+--token-file, --tls-ca, --tls-cert and --tls-key connect to a worker as rexec-send does (see
+rexec-send --help).
 )";
 
 }  // namespace
@@ -47,6 +51,17 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.token = *token;
+    } else if (rexec::MatchFlag("--tls-ca", argc, argv, i, value, error) ||
+               rexec::MatchFlag("--tls-cert", argc, argv, i, value, error) ||
+               rexec::MatchFlag("--tls-key", argc, argv, i, value, error)) {
+      if (!error.empty()) {
+        std::cerr << "rexec-stats: " << error << "\n";
+        return 2;
+      }
+      std::string_view name = arg.substr(0, arg.find('='));
+      (name == "--tls-ca" ? options.tls.ca_file
+       : name == "--tls-cert" ? options.tls.certificate_file
+                              : options.tls.key_file) = value;
     } else if (rexec::MatchFlag("--queue", argc, argv, i, value, error) ||
                rexec::MatchFlag("--queue-name", argc, argv, i, value, error)) {
       if (!error.empty()) {

@@ -23,8 +23,14 @@ compiled by rexec-compile-server, a helper process found next to this binary, in
 
 options:
   --listen HOST:PORT      where to listen (default 127.0.0.1:7070, or none with --queue; port 0
-                          picks a free one). Any host but loopback requires --token-file.
+                          picks a free one). Any host but loopback requires --token-file or
+                          --tls-client-ca (or both).
   --token-file FILE       clients must present the token in FILE
+  --tls-cert FILE         serve TLS on --listen with this certificate (PEM, leaf first) and
+  --tls-key FILE          its unencrypted private key; clients connect with --tls-ca
+  --tls-client-ca FILE    with TLS: require client certificates signed by a CA in FILE
+                          TLS covers --listen only: the --queue connection to Redis and the
+                          --metrics listener stay plain, as they are.
   --cache-dir DIR         keep modules and compiled code here
                           (default $XDG_CACHE_HOME/rexec, else ~/.cache/rexec)
   --no-disk-cache         keep the caches in memory only
@@ -55,6 +61,7 @@ queue mode (many workers share one Redis Stream; see docs/scaling.md):
 
 Sizes take K, M or G suffixes. Once serving, the worker prints on stdout:
   rexec-worker listening on 127.0.0.1:7070
+  rexec-worker protection: TLS, client certificate and token required
   rexec-worker serving queue 'rexec' at redis://127.0.0.1:6379 as HOST:PID:ID
   rexec-worker metrics at http://127.0.0.1:9100/metrics
 SIGINT or SIGTERM stops the worker.
@@ -109,6 +116,12 @@ int main(int argc, char** argv) {
       }
       (arg.starts_with("--max-deliveries") ? options.queue_max_deliveries
                                            : options.queue_prefetch) = count;
+    } else if (flag("--tls-cert")) {
+      options.tls.certificate_file = value;
+    } else if (flag("--tls-key")) {
+      options.tls.key_file = value;
+    } else if (flag("--tls-client-ca")) {
+      options.tls.ca_file = value;
     } else if (flag("--token-file")) {
       if (error.empty()) {
         auto token = rexec::ReadTokenFile(value);
@@ -153,6 +166,7 @@ int main(int argc, char** argv) {
       options, [](const rexec::WorkerEndpoints& serving) {
         if (!serving.address.empty()) {
           std::printf("rexec-worker listening on %s\n", serving.address.c_str());
+          std::printf("rexec-worker protection: %s\n", serving.protection.c_str());
         }
         if (!serving.queue.empty()) std::printf("rexec-worker serving %s\n", serving.queue.c_str());
         if (!serving.metrics.empty()) {

@@ -27,12 +27,16 @@
 #include "absl/status/statusor.h"
 #include "rexec/command.h"
 #include "rexec/module.h"
+#include "rexec/tls_options.h"
 #include "rexec/worker.h"
 
 namespace rexec {
 
 struct ClientOptions {
   std::string token;                // presented to a worker that requires one
+  // TLS to a direct worker (Connect): on with a CA file, which alone is trusted; a client
+  // certificate for a worker that requires one (rexec/tls_options.h). Not for ConnectQueue.
+  TlsOptions tls;
   uint32_t connect_timeout_ms = 5000;
   bool color_diagnostics = false;   // for Compile's diagnostics
   // Compiled bitcode is cached here, keyed by sources, every header they include, flags, target

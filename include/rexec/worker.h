@@ -9,8 +9,9 @@
 //   std::string address = (*worker)->address();   // "127.0.0.1:40123"
 //   ...                                            // serve until destroyed or Stop()
 //
-// By default a worker listens on 127.0.0.1 only. Listening on any other address requires a
-// token, which clients present when they connect.
+// By default a worker listens on 127.0.0.1 only, in plain TCP. Listening on any other address
+// requires a token, which clients present when they connect, or TLS with client certificates
+// (rexec/tls_options.h), or both.
 #pragma once
 
 #include <cstdint>
@@ -20,14 +21,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "rexec/tls_options.h"
 
 namespace rexec {
 
 struct WorkerOptions {
-  // HOST:PORT; port 0 lets the system choose. Anything but loopback needs `token`. Empty: no
-  // listener (a worker that only serves a queue).
+  // HOST:PORT; port 0 lets the system choose. Anything but loopback needs `token` or client
+  // certificates (`tls.ca_file`). Empty: no listener (a worker that only serves a queue).
   std::string listen_address = "127.0.0.1:0";
   std::string token;
+  // TLS on the listener: on with a certificate and key; client certificates required with a CA.
+  // The queue and the metrics listener are not TLS.
+  TlsOptions tls;
   // HOST:PORT serving Prometheus metrics at /metrics (an IP address or localhost; port 0 lets the
   // system choose); empty: none.
   std::string metrics_address;
@@ -102,6 +107,9 @@ class Worker {
 // Where a serving worker can be reached; an empty field is a door it does not have.
 struct WorkerEndpoints {
   std::string address;  // the bound job listener ("127.0.0.1:40123")
+  // What guards that listener: "TLS, client certificate and token required", "plain TCP, token
+  // required", "none (loopback only)", ...
+  std::string protection;
   std::string queue;    // "queue 'rexec' at redis://... as host:pid:id"
   std::string metrics;  // the bound metrics listener
 };

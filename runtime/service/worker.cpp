@@ -95,7 +95,8 @@ absl::Status ServeUntilSignaled(const WorkerOptions& options,
   auto io = kj::setupAsyncIo();
   absl::StatusOr<std::unique_ptr<WorkerServer>> server = WorkerServer::Listen(options, io);
   if (!server.ok()) return server.status();
-  on_serving({(*server)->address(), (*server)->QueueDescription(), (*server)->metrics_address()});
+  on_serving({(*server)->address(), (*server)->protection(), (*server)->QueueDescription(),
+              (*server)->metrics_address()});
   auto signaled = io.unixEventPort.onSignal(SIGINT)
                       .exclusiveJoin(io.unixEventPort.onSignal(SIGTERM))
                       .ignoreResult();

@@ -10,42 +10,32 @@
 #include <optional>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/host_port.h"
+#include "core/tls_context.h"
 #include "runtime/exec/child_runtime.h"
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/service/metrics_server.h"
 #include "runtime/service/queue_consumer.h"
+#include "runtime/service/tls_acceptor.h"
 #include "runtime/service/worker_metrics.h"
 #include "runtime/service/worker_service.h"
 
 namespace rexec {
 namespace {
 
-struct HostPort {
-  std::string host;
-  uint32_t port = 0;
-};
-
-absl::StatusOr<HostPort> ParseListenAddress(const std::string& address) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listen address '", address, "' must be HOST:PORT"));
+// One line for the operator: what keeps strangers from running code through this listener.
+std::string DescribeProtection(const WorkerOptions& options) {
+  const bool tls = !options.tls.certificate_file.empty();
+  std::vector<std::string> required;
+  if (!options.tls.ca_file.empty()) required.push_back("client certificate");
+  if (!options.token.empty()) required.push_back("token");
+  if (!required.empty()) {
+    return absl::StrCat(tls ? "TLS, " : "plain TCP, ", absl::StrJoin(required, " and "),
+                        " required");
   }
-  HostPort result{address.substr(0, colon), 0};
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &result.port) || result.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad port in listen address '", address, "'"));
-  }
-  if (result.host.size() >= 2 && result.host.front() == '[' && result.host.back() == ']') {
-    result.host = result.host.substr(1, result.host.size() - 2);
-  }
-  if (result.host.empty()) result.host = "127.0.0.1";
-  return result;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  return tls ? "TLS, no client check (loopback only)" : "none (loopback only)";
 }
 
 class LoggingErrorHandler final : public kj::TaskSet::ErrorHandler {
@@ -86,7 +76,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> StartSandbox(const WorkerOptions& optio
   sandbox_options.scratch_bytes = options.job_scratch_bytes;
   absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Create(sandbox_options);
   if (sandbox.ok()) return sandbox;
-  const bool only_local = options.queue_url.empty() && (!listen || IsLoopback(listen->host));
+  const bool only_local = options.queue_url.empty() && (!listen || IsLoopbackHost(listen->host));
   if (!only_local) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this kernel cannot sandbox jobs (", sandbox.status().message(),
@@ -115,6 +105,8 @@ struct WorkerServer::State {
   std::unique_ptr<MetricsServer> metrics_server;
   capnp::ReaderOptions reader_options;
   kj::Own<kj::ConnectionReceiver> listener;
+  std::unique_ptr<TlsAcceptor> tls;  // null: the listener speaks plain TCP
+  std::string protection;
   std::string address;
   int port = 0;
   LoggingErrorHandler error_handler;
@@ -170,12 +162,18 @@ struct WorkerServer::State {
         .attach(kj::mv(stream));
   }
 
+  kj::Promise<void> Accepted(kj::Own<kj::AsyncIoStream> connection) {
+    if (tls == nullptr) return Serve(kj::mv(connection));
+    return tls->Accept(kj::mv(connection),
+                       [this](kj::Own<kj::AsyncIoStream> secured) { return Serve(kj::mv(secured)); });
+  }
+
   kj::Promise<void> AcceptLoop() {
     // evalNow: kj's accept() can also throw at once (EMFILE), not only reject later.
     return kj::evalNow([this] { return listener->accept(); })
         .then(
         [this](kj::Own<kj::AsyncIoStream>&& connection) {
-          connections.add(Serve(kj::mv(connection)));
+          connections.add(Accepted(kj::mv(connection)));
           return AcceptLoop();
         },
         [this](kj::Exception&& exception) {
@@ -200,17 +198,23 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   if (options.listen_address.empty() && options.queue_url.empty()) {
     return absl::InvalidArgumentError("a worker needs an address to listen on, a queue, or both");
   }
+  absl::StatusOr<kj::Own<kj::TlsContext>> tls = MakeTlsContext(options.tls, TlsSide::kServer);
+  if (!tls.ok()) return tls.status();
   std::optional<HostPort> host_port;
   if (!options.listen_address.empty()) {
-    absl::StatusOr<HostPort> parsed = ParseListenAddress(options.listen_address);
+    absl::StatusOr<HostPort> parsed = ParseHostPort(options.listen_address);
     if (!parsed.ok()) return parsed.status();
-    if (!IsLoopback(parsed->host) && options.token.empty()) {
+    // TLS without client certificates encrypts, but lets in anyone who can connect.
+    if (!IsLoopbackHost(parsed->host) && options.token.empty() && options.tls.ca_file.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "refusing to listen on ", parsed->host,
-          " without a token: anyone who can reach it could run code here (give a token, or "
-          "listen on 127.0.0.1)"));
+          " without a token or client certificates: anyone who can reach it could run code here "
+          "(give a token, or TLS with a client CA, or listen on 127.0.0.1)"));
     }
     host_port = *parsed;
+  } else if (tls->get() != nullptr) {
+    return absl::InvalidArgumentError(
+        "TLS applies to the listener, and this worker has none (the queue is not TLS)");
   }
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
@@ -220,6 +224,11 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   std::unique_ptr<State> state;
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
                 state = std::make_unique<State>(options, io, *std::move(sandbox));
+                if (tls->get() != nullptr) {
+                  state->tls = std::make_unique<TlsAcceptor>(*std::move(tls),
+                                                             io.provider->getTimer());
+                }
+                state->protection = DescribeProtection(options);
                 if (host_port.has_value()) {
                   auto address = io.provider->getNetwork()
                                      .parseAddress(host_port->host, host_port->port)
@@ -263,6 +272,8 @@ kj::Promise<void> WorkerServer::Run() {
   if (state_->metrics_server != nullptr) doors.add(state_->metrics_server->Run());
   return kj::joinPromises(doors.releaseAsArray());
 }
+
+const std::string& WorkerServer::protection() const { return state_->protection; }
 
 std::string WorkerServer::metrics_address() const {
   return state_->metrics_server == nullptr ? std::string() : state_->metrics_server->address();

@@ -22,6 +22,9 @@ class WorkerServer {
   // The bound address ("127.0.0.1:40123"); empty for a worker that only serves a queue.
   const std::string& address() const;
   int port() const;
+  // What guards the listener, for the operator: "TLS, client certificate and token required",
+  // "none (loopback only)", ...
+  const std::string& protection() const;
   // Where it serves Prometheus metrics ("127.0.0.1:9100"); empty for nowhere.
   std::string metrics_address() const;
   // Which queue it serves ("queue 'rexec' at redis://... as host:pid:id"); empty for none.

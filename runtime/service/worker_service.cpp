@@ -25,11 +25,16 @@ ContentHash RequireHash(capnp::Data::Reader data) {
   return *hash;
 }
 
-// Constant-time, so a wrong token's timing reveals nothing of the right one.
-bool TokensEqual(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+// The time a wrong token takes to refuse reveals nothing of the right one, not even its length:
+// both are hashed (time that depends on each token's own length only) and the fixed-size
+// digests compared without an early exit.
+bool TokensEqual(std::string_view presented, std::string_view expected) {
+  const ContentHash presented_hash = ContentHash::Of(presented);
+  const ContentHash expected_hash = ContentHash::Of(expected);
+  std::string_view a = presented_hash.bytes();
+  std::string_view b = expected_hash.bytes();
   unsigned char difference = 0;
-  for (size_t i = 0; i < a.size(); ++i) difference |= a[i] ^ b[i];
+  for (size_t i = 0; i < ContentHash::kSize; ++i) difference |= a[i] ^ b[i];
   return difference == 0;
 }
 
@@ -125,8 +130,13 @@ class GatewayImpl final : public wire::Gateway::Server {
   kj::Promise<void> login(LoginContext context) override {
     kj::StringPtr token_text = context.getParams().getToken();
     std::string_view token(token_text.cStr(), token_text.size());
-    KJ_REQUIRE(state_.options.token.empty() || TokensEqual(token, state_.options.token),
-               "wrong token");
+    if (!state_.options.token.empty() && !TokensEqual(token, state_.options.token)) {
+      // Neither token goes into the message: it travels to the client and may be logged.
+      kj::StringPtr reason = token.empty()
+                                 ? "this worker requires a token (rexec-send --token-file FILE)"
+                                 : "this worker refused the token presented";
+      return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str(reason));
+    }
     context.getResults().setWorker(kj::heap<WorkerImpl>(state_));
     return kj::READY_NOW;
   }

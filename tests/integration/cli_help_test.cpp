@@ -37,8 +37,9 @@ TEST(CliHelpTest, SendHelpDescribesEveryOption) {
   ProcessResult result = RunSendCli({"--help"});
   EXPECT_EQ(result.exit_code, 0) << result;
   for (const char* option :
-       {"--worker", "--token-file", "--timeout", "--memory", "--max-output", "--no-cache",
-        "--verbose", "--help", "--version", "[-- ARG...]", "Arguments after -- "}) {
+       {"--worker", "--token-file", "--tls-ca", "--tls-cert", "--tls-key", "--timeout", "--memory",
+        "--max-output", "--no-cache", "--verbose", "--help", "--version", "[-- ARG...]",
+        "Arguments after -- "}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;
@@ -47,7 +48,8 @@ TEST(CliHelpTest, SendHelpDescribesEveryOption) {
 TEST(CliHelpTest, WorkerHelpDescribesEveryOption) {
   ProcessResult result = RunWorker({"--help"});
   EXPECT_EQ(result.exit_code, 0) << result;
-  for (const char* option : {"--listen", "--token-file", "--cache-dir", "--no-disk-cache",
+  for (const char* option : {"--listen", "--token-file", "--tls-cert", "--tls-key",
+                             "--tls-client-ca", "--cache-dir", "--no-disk-cache",
                              "--memory-cache", "--max-module", "--timeout", "--max-timeout",
                              "--memory", "--max-output", "--verbose", "--help", "--version"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
