@@ -23,8 +23,12 @@ options:
   --listen HOST:PORT      where to listen (default 127.0.0.1:7070, or none with --queue; port 0
                           picks a free one). Any host but loopback requires --token-file.
   --token-file FILE       clients must present the token in FILE
-  --cache-dir DIR         keep modules and compiled code here
-                          (default $XDG_CACHE_HOME/rexec, else ~/.cache/rexec)
+  --cache-dir DIR         keep modules and compiled code here (default $XDG_CACHE_HOME/rexec,
+                          else ~/.cache/rexec); a directory that cannot be created or written
+                          stops the worker at start. Entries carry a MAC keyed by a secret
+                          made at first start (DIR/modules/secret, DIR/objects/secret, mode
+                          0600): a file written there without it is deleted and rebuilt,
+                          never run.
   --no-disk-cache         keep the caches in memory only
   --cache-max-bytes BYTES bound the disk cache; least recently used entries go first
                           (default: unbounded)

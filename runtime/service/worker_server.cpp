@@ -70,8 +70,8 @@ std::string DefaultCacheDirectory() {
 struct WorkerServer::State {
   WorkerOptions options;
   kj::AsyncIoContext& io;
-  BlobStore modules;
-  BlobStore objects;
+  std::unique_ptr<BlobStore> modules;
+  std::unique_ptr<BlobStore> objects;
   CodeCache code;
   ExecutionContext execution;
   CommandPoolSet command_pools;
@@ -101,16 +101,17 @@ struct WorkerServer::State {
     return store;
   }
 
-  State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context)
+  State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context,
+        std::unique_ptr<BlobStore> module_store, std::unique_ptr<BlobStore> object_store)
       : options(worker_options),
         io(io_context),
-        modules(StoreOptions(options, "modules", 0.25)),
-        objects(StoreOptions(options, "objects", 0.75)),
-        code(modules, objects, options.max_linked_modules, ChildRuntimeSymbols()),
+        modules(std::move(module_store)),
+        objects(std::move(object_store)),
+        code(*modules, *objects, options.max_linked_modules, ChildRuntimeSymbols()),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
-        worker_state{options, modules, objects, code, execution, command_pools, metrics, {}},
+        worker_state{options, *modules, *objects, code, execution, command_pools, metrics, {}},
         gateway(MakeGateway(worker_state)) {
     metrics.Watch(worker_state);
     // An upload is the largest message: its bitcode plus a little framing.
@@ -177,12 +178,20 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
     }
     host_port = *parsed;
   }
+  // A cache directory that cannot be used is an error now, not a worker quietly without one.
+  absl::StatusOr<std::unique_ptr<BlobStore>> modules =
+      BlobStore::Open(State::StoreOptions(options, "modules", 0.25));
+  if (!modules.ok()) return modules.status();
+  absl::StatusOr<std::unique_ptr<BlobStore>> objects =
+      BlobStore::Open(State::StoreOptions(options, "objects", 0.75));
+  if (!objects.ok()) return objects.status();
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<State> state;
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
-                state = std::make_unique<State>(options, io);
+                state = std::make_unique<State>(options, io, *std::move(modules),
+                                                *std::move(objects));
                 if (host_port.has_value()) {
                   auto address = io.provider->getNetwork()
                                      .parseAddress(host_port->host, host_port->port)
