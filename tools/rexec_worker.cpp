@@ -31,7 +31,7 @@ options:
                           never run.
   --no-disk-cache         keep the caches in memory only
   --cache-max-bytes BYTES bound the disk cache; least recently used entries go first
-                          (default: unbounded)
+                          (default 2G; 0: unbounded)
   --memory-cache BYTES    memory for cached modules and objects (default 512M)
   --max-linked N          modules kept linked and ready to run (default 256); others are
                           relinked from the object cache when used again

@@ -5,6 +5,7 @@
 #include <kj/vector.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -96,7 +97,11 @@ struct WorkerServer::State {
       store.directory = std::filesystem::path(root) / subdirectory;
     }
     store.max_memory_bytes = static_cast<uint64_t>(options.max_memory_cache_bytes * share);
-    store.max_disk_bytes = static_cast<uint64_t>(options.max_disk_cache_bytes * share);
+    // At least a byte: a store's share of a tiny bound must not round down to "unbounded".
+    store.max_disk_bytes =
+        options.max_disk_cache_bytes == 0
+            ? 0
+            : std::max<uint64_t>(1, static_cast<uint64_t>(options.max_disk_cache_bytes * share));
     store.max_blob_bytes = options.max_module_bytes * 4;  // objects can outgrow their bitcode
     return store;
   }
