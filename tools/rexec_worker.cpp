@@ -31,11 +31,15 @@ options:
   --tls-client-ca FILE    with TLS: require client certificates signed by a CA in FILE
                           TLS covers --listen only: the --queue connection to Redis and the
                           --metrics listener stay plain, as they are.
-  --cache-dir DIR         keep modules and compiled code here
-                          (default $XDG_CACHE_HOME/rexec, else ~/.cache/rexec)
+  --cache-dir DIR         keep modules and compiled code here (default $XDG_CACHE_HOME/rexec,
+                          else ~/.cache/rexec); a directory that cannot be created or written
+                          stops the worker at start. Entries carry a MAC keyed by a secret
+                          made at first start (DIR/modules/secret, DIR/objects/secret, mode
+                          0600): a file written there without it is deleted and rebuilt,
+                          never run.
   --no-disk-cache         keep the caches in memory only
   --cache-max-bytes BYTES bound the disk cache; least recently used entries go first
-                          (default: unbounded)
+                          (default 2G; 0: unbounded)
   --memory-cache BYTES    memory for cached modules and objects (default 512M)
   --max-linked N          modules kept linked and ready to run (default 256); others are
                           relinked from the object cache when used again
@@ -47,6 +51,27 @@ options:
   --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics (jobs by
                           outcome, compile and run times, caches, executors, queue lag)
   -v, --verbose           log to stderr
+
+the sandbox (on by default; every program run and every command executor is inside it):
+  --sandbox on|off        off runs jobs as this worker's user with its files, processes and
+                          network, and says so loudly: only for code you trust. Where the
+                          kernel cannot sandbox, the worker says so and serves loopback only.
+  --job-disk BYTES        size of a job's /work and of its /tmp, each (default 256M)
+  A job runs as uid/gid 1000 in its own user namespace, mapped outside to this worker's user
+  (to nobody when the worker runs as root); it holds no capabilities and cannot gain any.
+  It can see: /usr, /bin, /lib, /lib64, /sbin (read-only); from /etc only ld.so.cache,
+  passwd, group, nsswitch.conf, hosts, localtime (read-only); /dev/null, zero, full, random,
+  urandom; /proc of its own processes; a private writable /work (its working directory),
+  /tmp and /dev/shm, each dropped when the job ends.
+  It cannot see or reach: the worker's cache, home directories, any other file of the host,
+  other processes (its own pid namespace: when the job ends, every process it started is
+  killed), the network (an empty network namespace; sockets other than AF_UNIX are refused),
+  SysV IPC of others, the host name.
+  Refused system calls: ptrace, process_vm_*, mount and friends, chroot, setns, unshare,
+  namespace flags to clone, bpf, perf_event_open, kexec, module loading, reboot, swap, keyctl,
+  userfaultfd, io_uring; system calls of another ABI (x32, i386) kill the job.
+  Limits: 512 processes and threads (shared by all jobs), 1024 open files, files up to 1G,
+  no core dumps; plus --timeout, --memory and --max-output.
 
 queue mode (many workers share one Redis Stream; see docs/scaling.md):
   --queue URL             also take jobs from Redis (redis://[[user]:password@]host[:port][/db];
@@ -116,6 +141,9 @@ int main(int argc, char** argv) {
       }
       (arg.starts_with("--max-deliveries") ? options.queue_max_deliveries
                                            : options.queue_prefetch) = count;
+    } else if (flag("--sandbox")) {
+      if (value != "on" && value != "off") return UsageError("--sandbox takes on or off");
+      options.sandbox = value == "on";
     } else if (flag("--tls-cert")) {
       options.tls.certificate_file = value;
     } else if (flag("--tls-key")) {
@@ -138,12 +166,13 @@ int main(int argc, char** argv) {
       }
       options.max_linked_modules = count;
     } else if (flag("--memory-cache") || flag("--max-module") || flag("--memory") ||
-               flag("--max-output") || flag("--cache-max-bytes")) {
+               flag("--max-output") || flag("--cache-max-bytes") || flag("--job-disk")) {
       if (!error.empty()) return UsageError(error);
       auto bytes = rexec::ParseByteSize(value);
       if (!bytes.ok()) return UsageError(std::string(bytes.status().message()));
       std::string_view name = arg.substr(0, arg.find('='));
       if (name == "--memory-cache") options.max_memory_cache_bytes = *bytes;
+      if (name == "--job-disk") options.job_scratch_bytes = *bytes;
       if (name == "--cache-max-bytes") options.max_disk_cache_bytes = *bytes;
       if (name == "--max-module") options.max_module_bytes = *bytes;
       if (name == "--memory") options.default_memory_bytes = *bytes;

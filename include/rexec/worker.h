@@ -38,9 +38,12 @@ struct WorkerOptions {
   std::string metrics_address;
 
   // Where modules and compiled objects are kept across restarts. Empty: $XDG_CACHE_HOME/rexec
-  // (or ~/.cache/rexec). "-" disables the disk cache.
+  // (or ~/.cache/rexec). "-" disables the disk cache. A directory that cannot be created or
+  // written is an error at start.
   std::string cache_dir;
-  uint64_t max_disk_cache_bytes = 0;  // 0: unbounded; a quarter for bitcode, the rest for objects
+  // A quarter for bitcode, the rest for objects; least recently used entries go first. 0:
+  // unbounded.
+  uint64_t max_disk_cache_bytes = 2ull << 30;
   uint64_t max_memory_cache_bytes = 512ull << 20;
   size_t max_linked_modules = 256;
 

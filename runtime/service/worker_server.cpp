@@ -5,6 +5,7 @@
 #include <kj/vector.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -93,8 +94,8 @@ struct WorkerServer::State {
   WorkerOptions options;
   kj::AsyncIoContext& io;
   std::unique_ptr<Sandbox> sandbox;  // null when off or unavailable
-  BlobStore modules;
-  BlobStore objects;
+  std::unique_ptr<BlobStore> modules;
+  std::unique_ptr<BlobStore> objects;
   CodeCache code;
   ExecutionContext execution;
   CommandPoolSet command_pools;
@@ -121,23 +122,28 @@ struct WorkerServer::State {
       store.directory = std::filesystem::path(root) / subdirectory;
     }
     store.max_memory_bytes = static_cast<uint64_t>(options.max_memory_cache_bytes * share);
-    store.max_disk_bytes = static_cast<uint64_t>(options.max_disk_cache_bytes * share);
+    // At least a byte: a store's share of a tiny bound must not round down to "unbounded".
+    store.max_disk_bytes =
+        options.max_disk_cache_bytes == 0
+            ? 0
+            : std::max<uint64_t>(1, static_cast<uint64_t>(options.max_disk_cache_bytes * share));
     store.max_blob_bytes = options.max_module_bytes * 4;  // objects can outgrow their bitcode
     return store;
   }
 
   State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context,
-        std::unique_ptr<Sandbox> job_sandbox)
+        std::unique_ptr<Sandbox> job_sandbox, std::unique_ptr<BlobStore> module_store,
+        std::unique_ptr<BlobStore> object_store)
       : options(worker_options),
         io(io_context),
         sandbox(std::move(job_sandbox)),
-        modules(StoreOptions(options, "modules", 0.25)),
-        objects(StoreOptions(options, "objects", 0.75)),
-        code(modules, objects, options.max_linked_modules, ChildRuntimeSymbols()),
+        modules(std::move(module_store)),
+        objects(std::move(object_store)),
+        code(*modules, *objects, options.max_linked_modules, ChildRuntimeSymbols()),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer(), sandbox.get()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
-        worker_state{options, modules, objects, code, execution, command_pools, metrics, {}},
+        worker_state{options, *modules, *objects, code, execution, command_pools, metrics, {}},
         gateway(MakeGateway(worker_state)) {
     metrics.Watch(worker_state);
     // An upload is the largest message: its bitcode plus a little framing.
@@ -216,6 +222,13 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
     return absl::InvalidArgumentError(
         "TLS applies to the listener, and this worker has none (the queue is not TLS)");
   }
+  // A cache directory that cannot be used is an error now, not a worker quietly without one.
+  absl::StatusOr<std::unique_ptr<BlobStore>> modules =
+      BlobStore::Open(State::StoreOptions(options, "modules", 0.25));
+  if (!modules.ok()) return modules.status();
+  absl::StatusOr<std::unique_ptr<BlobStore>> objects =
+      BlobStore::Open(State::StoreOptions(options, "objects", 0.75));
+  if (!objects.ok()) return objects.status();
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
 
@@ -223,7 +236,8 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   if (!sandbox.ok()) return sandbox.status();
   std::unique_ptr<State> state;
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
-                state = std::make_unique<State>(options, io, *std::move(sandbox));
+                state = std::make_unique<State>(options, io, *std::move(sandbox),
+                                                *std::move(modules), *std::move(objects));
                 if (tls->get() != nullptr) {
                   state->tls = std::make_unique<TlsAcceptor>(*std::move(tls),
                                                              io.provider->getTimer());

@@ -1,6 +1,12 @@
 #include "runtime/store/blob_store.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 #include <vector>
 
@@ -10,37 +16,74 @@
 namespace rexec {
 namespace {
 
-// On-disk format: magic, BLAKE3 of the blob, the blob.
-constexpr std::string_view kMagic = "rexec-blob-1\n";
+// On-disk format: magic, the MAC of (key, blob), the blob. Version 1 carried a plain checksum
+// of the blob; its files fail the magic check and are removed like corrupt ones.
+constexpr std::string_view kMagic = "rexec-blob-2\n";
+constexpr size_t kHeaderSize = kMagic.size() + CacheSecret::kMacSize;
 
-std::string Frame(const std::string& blob) {
+std::string Frame(const CacheSecret& secret, const ContentHash& key, const std::string& blob) {
   std::string framed(kMagic);
-  framed += ContentHash::Of(blob).bytes();
+  framed += secret.Mac(key, blob);
   framed += blob;
   return framed;
 }
 
-std::optional<std::string> Unframe(std::string file) {
-  const size_t header = kMagic.size() + ContentHash::kSize;
-  if (file.size() < header || std::string_view(file).substr(0, kMagic.size()) != kMagic) {
+std::optional<std::string> Unframe(const CacheSecret& secret, const ContentHash& key,
+                                   std::string file) {
+  if (file.size() < kHeaderSize || std::string_view(file).substr(0, kMagic.size()) != kMagic) {
     return std::nullopt;
   }
-  std::string_view checksum = std::string_view(file).substr(kMagic.size(), ContentHash::kSize);
-  std::string blob = file.substr(header);
-  if (ContentHash::Of(blob).bytes() != checksum) return std::nullopt;
-  return blob;
+  std::string_view framed(file);
+  if (!secret.Verify(key, framed.substr(kHeaderSize),
+                     framed.substr(kMagic.size(), CacheSecret::kMacSize))) {
+    return std::nullopt;
+  }
+  file.erase(0, kHeaderSize);
+  return file;
+}
+
+absl::Status CannotUse(const std::filesystem::path& directory, const std::string& why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot use cache directory ", directory.string(), ": ", why));
+}
+
+// Finds out now whether entries can be written to `directory`: later, a failed write would only
+// cost a rebuild after each restart, which nobody notices. Returns the directory's secret.
+absl::StatusOr<CacheSecret> PrepareDirectory(const std::filesystem::path& directory) {
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) return CannotUse(directory, error.message());
+  if (!std::filesystem::is_directory(directory, error)) {
+    return CannotUse(directory, "not a directory");
+  }
+  // Named like a temporary file, so that a crash right here leaves nothing the index keeps.
+  std::string probe = (directory / "write-check.tmp-XXXXXX").string();
+  int fd = mkostemp(probe.data(), O_CLOEXEC);
+  if (fd < 0) return CannotUse(directory, absl::StrCat("cannot write: ", std::strerror(errno)));
+  close(fd);
+  unlink(probe.c_str());
+  return CacheSecret::LoadOrCreate(directory);
 }
 
 }  // namespace
 
-BlobStore::BlobStore(BlobStoreOptions options) : options_(std::move(options)) {
-  if (options_.directory) {
-    std::error_code error;
-    std::filesystem::create_directories(*options_.directory, error);
-    std::lock_guard lock(mutex_);
-    IndexDiskLocked();
+absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(BlobStoreOptions options) {
+  std::optional<CacheSecret> secret;
+  if (options.directory) {
+    absl::StatusOr<CacheSecret> prepared = PrepareDirectory(*options.directory);
+    if (!prepared.ok()) return prepared.status();
+    secret = *prepared;
   }
+  std::unique_ptr<BlobStore> store(new BlobStore(std::move(options), std::move(secret)));
+  if (store->options_.directory) {
+    std::lock_guard lock(store->mutex_);
+    store->IndexDiskLocked();
+  }
+  return store;
 }
+
+BlobStore::BlobStore(BlobStoreOptions options, std::optional<CacheSecret> secret)
+    : options_(std::move(options)), secret_(std::move(secret)) {}
 
 // Learns what an earlier run left on disk, oldest first by modification time, and removes
 // temporary files a crash left behind.
@@ -125,7 +168,7 @@ absl::Status BlobStore::Put(const ContentHash& key, std::shared_ptr<const std::s
     InsertLocked(key, blob);
     if (!options_.directory || disk_.contains(key)) return absl::OkStatus();
   }
-  std::string framed = Frame(*blob);
+  std::string framed = Frame(*secret_, key, *blob);
   absl::Status written = WriteFileAtomically(PathFor(key), framed);
   if (!written.ok()) return written;
   std::lock_guard lock(mutex_);
@@ -149,13 +192,13 @@ std::shared_ptr<const std::string> BlobStore::Get(const ContentHash& key) {
   if (!options_.directory) return nullptr;
   const std::filesystem::path path = PathFor(key);
   std::optional<std::string> file =
-      ReadWholeFile(path, options_.max_blob_bytes + kMagic.size() + ContentHash::kSize);
+      ReadWholeFile(path, options_.max_blob_bytes + kHeaderSize);
   if (!file) {
     std::lock_guard lock(mutex_);
     ForgetOnDiskLocked(key);  // removed behind our back: a miss from now on
     return nullptr;
   }
-  std::optional<std::string> blob = Unframe(std::move(*file));
+  std::optional<std::string> blob = Unframe(*secret_, key, std::move(*file));
   std::lock_guard lock(mutex_);
   if (!blob) {
     std::error_code error;

@@ -3,9 +3,14 @@
 // Used twice by the worker: for uploaded bitcode (keyed by its own hash) and for compiled objects
 // (keyed by bitcode hash + codegen fingerprint). Memory and disk are both bounded, least recently
 // used first (disk recency survives restarts through file modification times). Disk files are
-// written atomically and carry a BLAKE3 checksum of their contents, checked on every load: a
-// truncated or corrupted file is deleted and reported as a miss, never returned. A blob handed
-// out stays valid for its holder after eviction. Thread-safe.
+// written atomically and carry a MAC binding their contents to their key (cache_secret.h), checked
+// on every load: a truncated, corrupted or foreign file (another key's entry copied over this
+// one, a file from another cache, a file in an older format) is deleted and reported as a miss,
+// never returned. One check serves both stores, although a module's key is its own content
+// hash. A blob handed out stays valid for its holder after eviction. Thread-safe.
+//
+// A disk directory that cannot be created or written, or whose secret is not in order, is an
+// error when the store is opened, never a silent retreat to memory.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +23,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "rexec/content_hash.h"
+#include "runtime/store/cache_secret.h"
 
 namespace rexec {
 
@@ -41,7 +48,10 @@ struct BlobStoreStats {
 
 class BlobStore {
  public:
-  explicit BlobStore(BlobStoreOptions options);
+  // Creates the directory if needed, checks that it can be written and reads (or creates) its
+  // secret, then learns what an earlier run left there. FailedPrecondition or Unavailable, saying
+  // which directory and why, when the directory cannot be used.
+  static absl::StatusOr<std::unique_ptr<BlobStore>> Open(BlobStoreOptions options);
 
   // Stores `blob` under `key` (memory, and disk when configured). Disk errors are returned but
   // the blob stays usable from memory.
@@ -61,6 +71,7 @@ class BlobStore {
     uint64_t bytes;
     uint64_t last_use;  // larger is more recent
   };
+  BlobStore(BlobStoreOptions options, std::optional<CacheSecret> secret);
   std::filesystem::path PathFor(const ContentHash& key) const;
   void InsertLocked(const ContentHash& key, std::shared_ptr<const std::string> blob);
   void IndexDiskLocked();
@@ -69,6 +80,7 @@ class BlobStore {
   void EvictFromDiskLocked(const ContentHash& keep);
 
   const BlobStoreOptions options_;
+  const std::optional<CacheSecret> secret_;  // present with a directory
   std::mutex mutex_;
   absl::flat_hash_map<ContentHash, Entry> entries_;
   std::list<ContentHash> lru_;  // front = most recently used

@@ -50,8 +50,9 @@ TEST(CliHelpTest, WorkerHelpDescribesEveryOption) {
   EXPECT_EQ(result.exit_code, 0) << result;
   for (const char* option : {"--listen", "--token-file", "--tls-cert", "--tls-key",
                              "--tls-client-ca", "--cache-dir", "--no-disk-cache",
-                             "--memory-cache", "--max-module", "--timeout", "--max-timeout",
-                             "--memory", "--max-output", "--verbose", "--help", "--version"}) {
+                             "--cache-max-bytes", "--memory-cache", "--max-module", "--timeout",
+                             "--max-timeout", "--memory", "--max-output", "--verbose", "--help",
+                             "--version"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;

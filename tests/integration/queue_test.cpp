@@ -40,18 +40,6 @@ class QueueTest : public ::testing::Test {
     return RunSend(args, std::move(options));
   }
 
-  // The worker's counters, as rexec-stats prints them.
-  static std::map<std::string, std::string> Stats(const WorkerProcess& worker) {
-    ProcessResult stats = RunProcess({StatsBinary(), worker.address()});
-    std::map<std::string, std::string> values;
-    std::istringstream lines(stats.stdout_text);
-    for (std::string line; std::getline(lines, line);) {
-      size_t colon = line.find(": ");
-      if (colon != std::string::npos) values[line.substr(0, colon)] = line.substr(colon + 2);
-    }
-    return values;
-  }
-
   RedisServer redis_;
 };
 
@@ -117,7 +105,7 @@ TEST_F(QueueTest, QueuesWithOtherNamesNeverSeeEachOthersJobs) {
       SendThroughQueue({"--queue-wait", "1", ProgramPath("hello.cpp")});
   EXPECT_EQ(result.exit_code, 255) << result;
   EXPECT_THAT(result.stderr_text, HasSubstr("no worker took the job within 1 s"));
-  EXPECT_EQ(Stats(*worker)["queue_jobs"], "0");
+  EXPECT_EQ(worker->Stats()["queue_jobs"], "0");
 }
 
 TEST_F(QueueTest, UnreachableRedisIsAClearError) {
@@ -135,7 +123,7 @@ TEST_F(QueueTest, GarbageInTheStreamIsSkippedAndTheWorkerServesOn) {
   ProcessResult hello = SendThroughQueue({ProgramPath("hello.cpp")});
   EXPECT_EQ(hello.exit_code, 0) << hello << worker->log();
   EXPECT_EQ(hello.stdout_text, "hello from rexec\n");
-  EXPECT_EQ(Stats(*worker)["queue_garbage"], "3") << worker->log();
+  EXPECT_EQ(worker->Stats()["queue_garbage"], "3") << worker->log();
   EXPECT_THAT(worker->log(), HasSubstr("skipping a queue entry that is not a rexec job"));
 }
 
@@ -152,7 +140,7 @@ TEST_F(QueueTest, AJobOfAKilledWorkerIsTakenOverByAnother) {
   EXPECT_EQ(done.exit_code, 0) << done << second->log();
   EXPECT_THAT(done.stdout_text, HasSubstr("done\n"));
   EXPECT_THAT(done.stderr_text, HasSubstr("another worker restarted it"));
-  EXPECT_EQ(Stats(*second)["queue_reclaimed"], "1") << second->log();
+  EXPECT_EQ(second->Stats()["queue_reclaimed"], "1") << second->log();
 }
 
 TEST_F(QueueTest, ALiveWorkersLongJobIsNeverTakenOver) {
@@ -162,8 +150,8 @@ TEST_F(QueueTest, ALiveWorkersLongJobIsNeverTakenOver) {
   ProcessResult done = SendThroughQueue({ProgramPath("sleep_then_exit.cpp"), "--", "3"});
   EXPECT_EQ(done.exit_code, 0) << done;
   EXPECT_EQ(done.stdout_text, "started\ndone\n") << done;
-  EXPECT_EQ(Stats(*first)["queue_reclaimed"], "0");
-  EXPECT_EQ(Stats(*second)["queue_reclaimed"], "0");
+  EXPECT_EQ(first->Stats()["queue_reclaimed"], "0");
+  EXPECT_EQ(second->Stats()["queue_reclaimed"], "0");
 }
 
 TEST_F(QueueTest, APoisonJobIsDeadLetteredAndItsCallerTold) {
@@ -183,7 +171,7 @@ TEST_F(QueueTest, APoisonJobIsDeadLetteredAndItsCallerTold) {
   EXPECT_EQ(result.exit_code, 125) << result << survivor->log();
   EXPECT_THAT(result.stderr_text, HasSubstr("the queue gave up on this job"));
   EXPECT_EQ(redis_.Cli({"XLEN", "rexec:rexec:dead"}), "1\n");
-  EXPECT_EQ(Stats(*survivor)["queue_dead_lettered"], "1");
+  EXPECT_EQ(survivor->Stats()["queue_dead_lettered"], "1");
 }
 
 TEST_F(QueueTest, WorkersAndClientsComeBackAfterRedisRestarts) {
@@ -214,7 +202,7 @@ TEST_F(QueueTest, AJobWhoseCallerGaveUpIsNotRun) {
   auto worker = StartWorker();
   ProcessResult hello = SendThroughQueue({ProgramPath("exit_code.cpp")});
   EXPECT_EQ(hello.exit_code, 42) << hello;
-  std::map<std::string, std::string> stats = Stats(*worker);
+  std::map<std::string, std::string> stats = worker->Stats();
   EXPECT_EQ(stats["queue_expired"], "1") << worker->log();
   EXPECT_EQ(stats["jobs_run"], "1");
 }
@@ -254,7 +242,7 @@ TEST_F(QueueTest, AThousandJobsSurviveAKilledWorkerEachAnsweredOnce) {
   long answered = 0;
   for (const auto& [worker, count] : answered_by) answered += count;
   EXPECT_EQ(answered, kJobs);
-  EXPECT_GE(std::stol(Stats(*survivor)["queue_jobs"]),
+  EXPECT_GE(std::stol(survivor->Stats()["queue_jobs"]),
             answered_by["completed:" + survivor->consumer()]);
 }
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "tests/integration/read_file.h"
@@ -58,6 +59,17 @@ WorkerProcess::WorkerProcess(std::vector<std::string> extra_flags, uint64_t max_
 
 WorkerProcess::~WorkerProcess() {
   if (!stopped_) Stop();
+}
+
+std::map<std::string, std::string> WorkerProcess::Stats() const {
+  ProcessResult stats = RunProcess({StatsBinary(), address_});
+  std::map<std::string, std::string> values;
+  std::istringstream lines(stats.stdout_text);
+  for (std::string line; std::getline(lines, line);) {
+    size_t colon = line.find(": ");
+    if (colon != std::string::npos) values[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  return values;
 }
 
 std::string WorkerProcess::log() const {

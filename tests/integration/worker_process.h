@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ class WorkerProcess {
   const std::string& consumer() const { return consumer_; }
   // Its --cache-dir: where uploaded modules and compiled code end up.
   std::filesystem::path cache_dir() const { return dir_.path() / "cache"; }
+
+  // Its counters as rexec-stats prints them ("object_cache_misses" -> "1").
+  std::map<std::string, std::string> Stats() const;
 
   // Its stdout and stderr so far, plus why it failed to start if it did.
   std::string log() const;

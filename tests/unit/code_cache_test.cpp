@@ -18,7 +18,9 @@ class CodeCacheTest : public ::testing::Test {
  protected:
   CodeCacheTest() : io_(std::make_unique<kj::AsyncIoContext>(kj::setupAsyncIo())) {}
 
-  BlobStoreOptions Options(const char* name) { return {dir_.path() / name}; }
+  std::unique_ptr<BlobStore> Open(const char* name) {
+    return BlobStore::Open({dir_.path() / name}).value();
+  }
 
   // Held by pointer: kj::AsyncIoContext may throw from its destructor; a test fixture may not.
   std::unique_ptr<kj::AsyncIoContext> io_;
@@ -26,17 +28,17 @@ class CodeCacheTest : public ::testing::Test {
 };
 
 TEST_F(CodeCacheTest, MissingModuleIsNotFound) {
-  BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
+  std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
   LoadedCode loaded = cache.Load(ContentHash::Of("nothing")).wait(io_->waitScope);
   EXPECT_EQ(loaded.module.status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(CodeCacheTest, ConcurrentRequestsShareOneCompilation) {
   Module module = CompileSource("int main() { return 0; }");
-  BlobStore modules(Options("modules")), objects(Options("objects"));
-  ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
+  std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+  ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
+  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
 
   auto first = cache.Load(module.hash);
   auto second = cache.Load(module.hash);
@@ -56,13 +58,13 @@ TEST_F(CodeCacheTest, ARequestJoiningABuildThatMissedAnUploadStillGetsTheModule)
   // Many jobs race one upload: a build may start before the bitcode arrives and report it
   // missing; a request made after the upload that joins that build must still succeed.
   Module module = CompileSource("int main() { return 0; }");
-  BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
+  std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
   auto before_upload = cache.Load(module.hash);
   // Give the background thread time to find the module missing; its answer is not delivered
   // until this thread's event loop runs, so the next Load joins that build.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
+  ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
   auto after_upload = cache.Load(module.hash);
   LoadedCode early = before_upload.wait(io_->waitScope);
   LoadedCode late = after_upload.wait(io_->waitScope);
@@ -73,15 +75,15 @@ TEST_F(CodeCacheTest, ARequestJoiningABuildThatMissedAnUploadStillGetsTheModule)
 TEST_F(CodeCacheTest, RestartReusesCompiledObjectsFromDisk) {
   Module module = CompileSource("int main() { return 0; }");
   {
-    BlobStore modules(Options("modules")), objects(Options("objects"));
-    ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-    CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
+    std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+    ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
+    CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
     LoadedCode cold = cache.Load(module.hash).wait(io_->waitScope);
     ASSERT_TRUE(cold.module.ok());
     EXPECT_FALSE(cold.compile_cached);
   }
-  BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache restarted(modules, objects, 8, ChildRuntimeSymbols());
+  std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+  CodeCache restarted(*modules, *objects, 8, ChildRuntimeSymbols());
   LoadedCode warm = restarted.Load(module.hash).wait(io_->waitScope);
   ASSERT_TRUE(warm.module.ok()) << warm.module.status();
   EXPECT_TRUE(warm.compile_cached);
@@ -91,9 +93,9 @@ TEST_F(CodeCacheTest, RestartReusesCompiledObjectsFromDisk) {
 
 TEST_F(CodeCacheTest, LinkFailuresAreReportedAndNotCached) {
   Module module = CompileSource("int missing();\nint main() { return missing(); }");
-  BlobStore modules(Options("modules")), objects(Options("objects"));
-  ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-  CodeCache cache(modules, objects, 8, ChildRuntimeSymbols());
+  std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+  ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
+  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
   for (int attempt = 0; attempt < 2; ++attempt) {
     LoadedCode loaded = cache.Load(module.hash).wait(io_->waitScope);
     EXPECT_EQ(loaded.module.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -102,11 +104,11 @@ TEST_F(CodeCacheTest, LinkFailuresAreReportedAndNotCached) {
 }
 
 TEST_F(CodeCacheTest, LinkedModulesAreBounded) {
-  BlobStore modules(Options("modules")), objects(Options("objects"));
-  CodeCache cache(modules, objects, 2, ChildRuntimeSymbols());
+  std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
+  CodeCache cache(*modules, *objects, 2, ChildRuntimeSymbols());
   for (int i = 0; i < 4; ++i) {
     Module module = CompileSource("int main() { return " + std::to_string(i) + "; }");
-    ASSERT_TRUE(modules.Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
+    ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
     ASSERT_TRUE(cache.Load(module.hash).wait(io_->waitScope).module.ok());
   }
   EXPECT_EQ(cache.stats().linked_modules, 2u);
