@@ -1,7 +1,7 @@
 // What isolation costs, measured inside the benchmark only (the product always isolates): the
 // same trivial command run (a) by a direct call of its JIT-linked entry in this process, (b) on
 // a warm executor process (the product's path, without RPC), and (c) as a fresh forked process
-// per job (how plain programs run).
+// per job (how plain programs run), without and inside the job sandbox.
 #include <cstdio>
 #include <string>
 
@@ -86,9 +86,38 @@ int main() {
     rexec::BufferedJobIo output;
     rexec::RunProgram(context, program, {"p"}, {}, output).wait(io.waitScope);
   });
+  // The product's default: the same fresh process, inside the job sandbox.
+  auto sandbox = rexec::Sandbox::Create({});
+  if (!sandbox.ok()) {
+    std::fprintf(stderr, "no sandbox here: %s\n", std::string(sandbox.status().message()).c_str());
+    return 1;
+  }
+  rexec::ExecutionContext sandboxed = context;
+  sandboxed.sandbox = sandbox->get();
+  double forked_sandboxed = MedianMicros(1000, [&] {
+    rexec::BufferedJobIo output;
+    rexec::RunProgram(sandboxed, program, {"p"}, {}, output).wait(io.waitScope);
+  });
+  // Spawning a command executor (once per executor, not per job) with and without it.
+  auto spawn_executor = [&](rexec::ExecutionContext& where) {
+    return MedianMicros(200, [&] {
+      rexec::CommandPool fresh(where, commands, 1, 1 << 20);
+      rexec::BufferedJobIo output;
+      fresh.Run("Trivial", state, {}, output).wait(io.waitScope);
+    });
+  };
+  double spawn = spawn_executor(context);
+  double spawn_sandboxed = spawn_executor(sandboxed);
   std::printf("| direct call in the worker (no isolation) | %.2f µs | 1× |\n", direct);
   std::printf("| warm executor process (command jobs) | %.1f µs | %.0f× |\n", executor,
               executor / direct);
-  std::printf("| fork per job (plain programs) | %.0f µs | %.0f× |\n", forked, forked / direct);
+  std::printf("| fork per job (plain programs), no sandbox | %.0f µs | %.0f× |\n", forked,
+              forked / direct);
+  std::printf("| fork per job (plain programs), sandboxed (the default) | %.0f µs | %.0f× |\n",
+              forked_sandboxed, forked_sandboxed / direct);
+  std::printf("| sandbox cost per plain-program job | +%.0f µs | |\n", forked_sandboxed - forked);
+  std::printf("| new executor + first job, no sandbox | %.0f µs | |\n", spawn);
+  std::printf("| new executor + first job, sandboxed | %.0f µs (+%.0f µs) | |\n",
+              spawn_sandboxed, spawn_sandboxed - spawn);
   return 0;
 }

@@ -12,6 +12,7 @@ namespace {
 struct ProcessInfo {
   pid_t parent = 0;
   pid_t innermost_pid = 0;  // the last NSpid field
+  int namespace_depth = 0;  // how many NSpid fields
   bool zombie = false;
 };
 
@@ -31,7 +32,7 @@ std::map<pid_t, ProcessInfo> ReadProcessTable() {
         fields >> info.parent;
         seen = true;
       } else if (key == "NSpid:") {
-        for (pid_t pid; fields >> pid;) info.innermost_pid = pid;
+        for (pid_t pid; fields >> pid; ++info.namespace_depth) info.innermost_pid = pid;
       } else if (key == "State:") {
         std::string state;
         fields >> state;
@@ -62,6 +63,17 @@ std::vector<pid_t> DescendantsOf(pid_t ancestor) {
     if (!info.zombie && Descends(table, pid, ancestor)) descendants.push_back(pid);
   }
   return descendants;
+}
+
+std::vector<pid_t> SandboxedDescendantsOf(pid_t ancestor) {
+  std::map<pid_t, ProcessInfo> table = ReadProcessTable();
+  std::vector<pid_t> sandboxed;
+  for (const auto& [pid, info] : table) {
+    if (!info.zombie && info.namespace_depth > 1 && Descends(table, pid, ancestor)) {
+      sandboxed.push_back(pid);
+    }
+  }
+  return sandboxed;
 }
 
 pid_t HostPidOf(pid_t ancestor, pid_t reported) {

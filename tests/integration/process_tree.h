@@ -13,6 +13,10 @@ namespace rexec::testing {
 // Every live process that descends from `ancestor` (not counting it).
 std::vector<pid_t> DescendantsOf(pid_t ancestor);
 
+// The descendants of `ancestor` that run in a pid namespace below the host's: sandboxed jobs,
+// their init and whatever they started.
+std::vector<pid_t> SandboxedDescendantsOf(pid_t ancestor);
+
 // The host pid of the descendant of `ancestor` whose innermost pid is `reported`, or 0.
 pid_t HostPidOf(pid_t ancestor, pid_t reported);
 

@@ -1,6 +1,7 @@
 #include "tests/integration/worker_process.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <regex>
 #include <sstream>
@@ -16,9 +17,22 @@ constexpr milliseconds kStartupTimeout{30'000};
 
 }  // namespace
 
-WorkerProcess::WorkerProcess(std::vector<std::string> extra_flags, uint64_t max_open_files) {
-  std::vector<std::string> argv = {WorkerBinary(), "--listen", "127.0.0.1:0", "--cache-dir",
-                                   cache_dir().string()};
+WorkerProcess::WorkerProcess(std::vector<std::string> extra_flags, uint64_t max_open_files,
+                             std::optional<RunAs> run_as) {
+  std::vector<std::string> argv;
+  if (run_as.has_value()) {
+    argv = {"/usr/bin/setpriv", "--reuid=" + std::to_string(run_as->uid),
+            "--regid=" + std::to_string(run_as->gid), "--clear-groups", "--"};
+    if (chown(dir_.path().c_str(), run_as->uid, run_as->gid) != 0) {
+      startup_error_ = "cannot hand the worker's directory to uid " + std::to_string(run_as->uid);
+      return;
+    }
+  }
+  for (std::string arg :
+       {WorkerBinary(), std::string("--listen"), std::string("127.0.0.1:0"),
+        std::string("--cache-dir"), cache_dir().string()}) {
+    argv.push_back(std::move(arg));
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   ProcessOptions options;
   options.stdout_file = (dir_.path() / "stdout.log").string();

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,12 +24,20 @@
 
 namespace rexec::testing {
 
+// Another user to run a worker as (the test must run as root to use it).
+struct RunAs {
+  uid_t uid;
+  gid_t gid;
+};
+
 class WorkerProcess {
  public:
   // Starts `rexec-worker --listen 127.0.0.1:0 --cache-dir DIR extra_flags...` and waits until it
   // reports its address. On failure started() is false and log() tells why. A non-zero
-  // `max_open_files` is its RLIMIT_NOFILE.
-  explicit WorkerProcess(std::vector<std::string> extra_flags = {}, uint64_t max_open_files = 0);
+  // `max_open_files` is its RLIMIT_NOFILE. With `run_as`, the worker runs as that user
+  // (through setpriv), with its directory handed over to it.
+  explicit WorkerProcess(std::vector<std::string> extra_flags = {}, uint64_t max_open_files = 0,
+                         std::optional<RunAs> run_as = std::nullopt);
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
