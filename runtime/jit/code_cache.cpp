@@ -22,8 +22,10 @@ T ValueOrDie(absl::StatusOr<T> value) {
   return std::move(*value);
 }
 
-CompileProcessOptions CompileServerOptions(const std::string& fingerprint) {
+CompileProcessOptions CompileServerOptions(const std::string& fingerprint,
+                                           const Sandbox* sandbox) {
   CompileProcessOptions options;
+  options.sandbox = sandbox;
   options.server_path = ValueOrDie(FindHelperBinary("rexec-compile-server"));
   options.expected_fingerprint = fingerprint;
   return options;
@@ -32,13 +34,13 @@ CompileProcessOptions CompileServerOptions(const std::string& fingerprint) {
 }  // namespace
 
 CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
-                     std::span<const InterposedSymbol> interposed)
+                     std::span<const InterposedSymbol> interposed, const Sandbox* sandbox)
     : modules_(modules),
       objects_(objects),
       max_linked_modules_(max_linked_modules),
       compiler_(ValueOrDie(ObjectCompiler::ForHost())),
       compile_process_(std::make_unique<CompileProcess>(
-          CompileServerOptions(compiler_->codegen_fingerprint()))),
+          CompileServerOptions(compiler_->codegen_fingerprint(), sandbox))),
       jit_(ValueOrDie(JitSession::Create(interposed))) {}
 
 CodeCache::~CodeCache() noexcept(false) {

@@ -43,8 +43,9 @@ struct LoadedCode {
 
 class CodeCache {
  public:
+  // `sandbox` (may be null) holds the compile server.
   CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
-            std::span<const InterposedSymbol> interposed);
+            std::span<const InterposedSymbol> interposed, const Sandbox* sandbox = nullptr);
   ~CodeCache() noexcept(false);
 
   const TargetDescription& target() const { return compiler_->target(); }

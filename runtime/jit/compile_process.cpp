@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,22 +26,29 @@ constexpr uint64_t kMaxMessageBytes = 64 << 10;
 // Code generation of a large module needs a few GB at most; more is a hostile input.
 constexpr rlim_t kServerAddressSpace = 8ull << 30;
 
-// In the forked child, before execve: async-signal-safe calls only.
-[[noreturn]] void ExecServer(int channel, int null_fd, pid_t parent, char* const* argv) {
-  if (dup2(channel, 0) < 0 || dup2(channel, 1) < 0 || dup2(null_fd, 2) < 0) _exit(127);
-  close_range(3, ~0U, 0);
+// In the forked child, before execve: async-signal-safe calls only. The server's binary is
+// opened beforehand and executed by descriptor: inside the sandbox its path may not be visible.
+[[noreturn]] void ExecServer(int channel, int null_fd, int binary, pid_t parent,
+                             const Sandbox* sandbox, char* const* argv) {
+  if (dup2(channel, 0) < 0 || dup2(channel, 1) < 0 || dup2(null_fd, 2) < 0 ||
+      dup2(binary, 3) < 0) {
+    _exit(127);
+  }
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the worker died before PDEATHSIG was armed
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (sandbox != nullptr) sandbox->EnterInChild();
+  close_range(4, ~0U, 0);
+  fcntl(3, F_SETFD, FD_CLOEXEC);
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   rlimit address_space{kServerAddressSpace, kServerAddressSpace};
   setrlimit(RLIMIT_AS, &address_space);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
   char* const no_environment[] = {nullptr};
-  execve(argv[0], argv, no_environment);
+  syscall(SYS_execveat, 3, "", argv, no_environment, AT_EMPTY_PATH);
   _exit(127);
 }
 
@@ -65,6 +73,15 @@ absl::Status CompileProcess::Start() {
     return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(errno)));
   }
   int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  int binary = open(options_.server_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || binary < 0) {
+    int error = errno;
+    for (int fd : {channel[0], channel[1], null_fd, binary}) {
+      if (fd >= 0) close(fd);
+    }
+    return absl::UnavailableError(absl::StrCat("the compile server ", options_.server_path,
+                                               " did not start (", strerror(error), ")"));
+  }
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(options_.server_path.c_str()));
   for (const std::string& arg : options_.server_args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -72,10 +89,13 @@ absl::Status CompileProcess::Start() {
 
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid == 0) ExecServer(channel[1], null_fd, parent, argv.data());
+  if (pid == 0) {
+    ExecServer(channel[1], null_fd, binary, parent, options_.sandbox, argv.data());
+  }
   int fork_error = errno;
   close(channel[1]);
-  if (null_fd >= 0) close(null_fd);
+  close(null_fd);
+  close(binary);
   if (pid < 0) {
     close(channel[0]);
     return absl::UnavailableError(absl::StrCat("cannot start the compile server: fork: ",

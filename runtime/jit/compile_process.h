@@ -1,9 +1,11 @@
 // The worker's side of its compile server (compile_server.h).
 //
 // The server is started with execve(), so it begins clean: none of the worker's memory (other
-// clients' arguments and states, its token), none of its descriptors but one socket (its stdin and stdout), stderr on
-// /dev/null, no core dumps, no new privileges, and it dies with the worker. It stays up between
-// compiles; after it crashes, hits a fatal error, overruns the deadline or breaks the protocol,
+// clients' arguments and states, its token), none of its descriptors but one socket (its stdin
+// and stdout), stderr on /dev/null, no core dumps, no new privileges, and it dies with the
+// worker. With a sandbox it runs inside it like a job (sandbox.h): code that took over LLVM
+// through crafted bitcode sees no file of the host, no network and no other process. It stays
+// up between compiles; after it crashes, hits a fatal error, overruns the deadline or breaks the protocol,
 // that one compile fails with the reason and the next compile starts a new server.
 //
 // Not thread-safe: the code cache uses it from its one background thread, which also gives the
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/sandbox/sandbox.h"
 
 namespace rexec {
 
@@ -29,6 +32,7 @@ struct CompileProcessOptions {
   std::string expected_fingerprint;
   std::chrono::milliseconds deadline = std::chrono::minutes(2);  // per compile
   uint64_t max_object_bytes = 256ull << 20;
+  const Sandbox* sandbox = nullptr;  // null: the server runs unsandboxed (--sandbox off)
 };
 
 class CompileProcess {

@@ -139,7 +139,7 @@ struct WorkerServer::State {
         sandbox(std::move(job_sandbox)),
         modules(std::move(module_store)),
         objects(std::move(object_store)),
-        code(*modules, *objects, options.max_linked_modules, ChildRuntimeSymbols()),
+        code(*modules, *objects, options.max_linked_modules, ChildRuntimeSymbols(), sandbox.get()),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer(), sandbox.get()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),

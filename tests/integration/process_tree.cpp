@@ -14,6 +14,8 @@ struct ProcessInfo {
   pid_t innermost_pid = 0;  // the last NSpid field
   int namespace_depth = 0;  // how many NSpid fields
   bool zombie = false;
+  std::string pid_namespace;  // "pid:[4026531836]"
+  std::string name;           // comm, at most 15 characters
 };
 
 std::map<pid_t, ProcessInfo> ReadProcessTable() {
@@ -39,6 +41,9 @@ std::map<pid_t, ProcessInfo> ReadProcessTable() {
         info.zombie = state == "Z";
       }
     }
+    std::error_code error;
+    info.pid_namespace = std::filesystem::read_symlink(entry.path() / "ns" / "pid", error);
+    std::ifstream(entry.path() / "comm") >> info.name;
     if (seen) table[std::stoi(name)] = info;
   }
   return table;
@@ -54,32 +59,35 @@ bool Descends(const std::map<pid_t, ProcessInfo>& table, pid_t pid, pid_t ancest
   return false;
 }
 
+// Whether `info` is a process of one of the worker's jobs: in a pid namespace below the host's,
+// and not in the compile server's.
+bool IsJobProcess(const std::map<pid_t, ProcessInfo>& table, const ProcessInfo& info) {
+  if (info.zombie || info.namespace_depth <= 1) return false;
+  for (const auto& [pid, other] : table) {
+    if (other.name == "rexec-compile-s" && other.pid_namespace == info.pid_namespace) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-std::vector<pid_t> DescendantsOf(pid_t ancestor) {
+std::vector<pid_t> JobProcessesOf(pid_t worker) {
   std::map<pid_t, ProcessInfo> table = ReadProcessTable();
-  std::vector<pid_t> descendants;
+  std::vector<pid_t> jobs;
   for (const auto& [pid, info] : table) {
-    if (!info.zombie && Descends(table, pid, ancestor)) descendants.push_back(pid);
+    if (IsJobProcess(table, info) && Descends(table, pid, worker)) jobs.push_back(pid);
   }
-  return descendants;
+  return jobs;
 }
 
-std::vector<pid_t> SandboxedDescendantsOf(pid_t ancestor) {
-  std::map<pid_t, ProcessInfo> table = ReadProcessTable();
-  std::vector<pid_t> sandboxed;
-  for (const auto& [pid, info] : table) {
-    if (!info.zombie && info.namespace_depth > 1 && Descends(table, pid, ancestor)) {
-      sandboxed.push_back(pid);
-    }
-  }
-  return sandboxed;
-}
-
-pid_t HostPidOf(pid_t ancestor, pid_t reported) {
+pid_t HostPidOf(pid_t worker, pid_t reported) {
   std::map<pid_t, ProcessInfo> table = ReadProcessTable();
   for (const auto& [pid, info] : table) {
-    if (info.innermost_pid == reported && Descends(table, pid, ancestor)) return pid;
+    // Unsandboxed, the reported pid is the host's own.
+    bool candidate = info.namespace_depth <= 1 ? pid == reported
+                                               : IsJobProcess(table, info) &&
+                                                     info.innermost_pid == reported;
+    if (candidate && !info.zombie && Descends(table, pid, worker)) return pid;
   }
   return 0;
 }

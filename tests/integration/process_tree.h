@@ -10,15 +10,12 @@
 
 namespace rexec::testing {
 
-// Every live process that descends from `ancestor` (not counting it).
-std::vector<pid_t> DescendantsOf(pid_t ancestor);
+// The descendants of a worker that run in a job's pid namespace: sandboxed jobs, their init and
+// whatever they started (not the compile server, which is sandboxed too).
+std::vector<pid_t> JobProcessesOf(pid_t worker);
 
-// The descendants of `ancestor` that run in a pid namespace below the host's: sandboxed jobs,
-// their init and whatever they started.
-std::vector<pid_t> SandboxedDescendantsOf(pid_t ancestor);
-
-// The host pid of the descendant of `ancestor` whose innermost pid is `reported`, or 0.
-pid_t HostPidOf(pid_t ancestor, pid_t reported);
+// The host pid of the worker's job process whose innermost pid is `reported`, or 0.
+pid_t HostPidOf(pid_t worker, pid_t reported);
 
 // Whether `pid` exists and is not a zombie.
 bool ProcessIsAlive(pid_t pid);

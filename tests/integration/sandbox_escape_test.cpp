@@ -37,7 +37,7 @@ std::optional<RunAs> RunAsFor(WorkerUser user) {
 // Waits up to `timeout` for the worker to have no process left in a job's namespace.
 bool JobProcessesEndWithin(pid_t worker, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!SandboxedDescendantsOf(worker).empty()) {
+  while (!JobProcessesOf(worker).empty()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

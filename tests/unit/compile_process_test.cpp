@@ -53,6 +53,22 @@ TEST(CompileProcessTest, AFatalErrorFailsOneCompileAndTheNextGetsANewServer) {
   EXPECT_NE(compiler.server_pid(), first_server);
 }
 
+// The worker's default: the server runs inside the job sandbox, found by descriptor although its
+// path is out of the sandbox's sight; a fatal error there is still a message.
+TEST(CompileProcessTest, AServerInsideTheSandboxCompilesAndReportsFatalErrors) {
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Create({});
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+  CompileProcessOptions options = ServerOptions({"--without-asm-parser"});
+  options.sandbox = sandbox->get();
+  CompileProcess compiler(options);
+  absl::StatusOr<std::string> object =
+      compiler.Compile(CompileSource("int main() { return 0; }").bitcode);
+  ASSERT_TRUE(object.ok()) << object.status();
+  EXPECT_THAT(*object, StartsWith("\x7f" "ELF"));
+  object = compiler.Compile(CompileSource(kInlineAssembly).bitcode);
+  EXPECT_THAT(object.status().message(), HasSubstr("LLVM ERROR: Inline asm not supported"));
+}
+
 TEST(CompileProcessTest, AServerKilledBetweenCompilesIsReplaced) {
   CompileProcess compiler(ServerOptions());
   std::string bitcode = CompileSource("int main() { return 0; }").bitcode;
