@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,6 +161,12 @@ TEST_P(SandboxEscapeTest, PtraceMountUnshareChrootAndSetuidAreRefused) {
   EXPECT_THAT(result.stdout_text, HasSubstr("ptrace(ATTACH, 1): Operation not permitted"))
       << result;
   EXPECT_THAT(result.stdout_text, HasSubstr("mount(tmpfs): Operation not permitted")) << result;
+}
+
+TEST_P(SandboxEscapeTest, ASystemCallOfAnotherAbiKillsTheJob) {
+  ProcessResult result = Run("x32_syscall.c");
+  EXPECT_EQ(result.exit_code, 128 + SIGSYS) << result;
+  EXPECT_THAT(result.stdout_text, Not(HasSubstr("ALLOWED"))) << result;
 }
 
 TEST_P(SandboxEscapeTest, ASetuidRootBinaryRunsWithoutPrivileges) {
