@@ -230,7 +230,11 @@ Sandbox::~Sandbox() {
 }
 
 void Sandbox::EnterInChild() const {
+  const pid_t parent = getppid();
   if (setns(user_namespace_, CLONE_NEWUSER) != 0) FailInChild("join the user namespace");
+  // Gaining capabilities (over the namespace) clears the parent-death signal: arm it again.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(126);
   if (setns(network_namespace_, CLONE_NEWNET) != 0) FailInChild("join the network namespace");
   if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
     FailInChild("create namespaces");

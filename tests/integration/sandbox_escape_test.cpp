@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <regex>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "tests/integration/process_tree.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/shared_worker_test.h"
+#include "tests/integration/subprocess.h"
 #include "tests/integration/worker_process.h"
 
 namespace rexec::testing {
@@ -188,6 +190,27 @@ TEST_P(SandboxEscapeTest, ACommandExecutorIsSandboxedToo) {
                                         HasSubstr("\"inet_socket\": \"Address family not "
                                                   "supported by protocol\"")))
       << result;
+}
+
+// Whoever the worker runs as, its jobs die with it (and a root worker's with it too: see
+// LongRunningJobTest).
+TEST_P(SandboxEscapeTest, AJobDoesNotOutliveItsWorker) {
+  Subprocess send(SendCommand({"--worker", worker_->address(), ProgramPath("long_running.cpp")}),
+                  SendOptions());
+  ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "\n", std::chrono::milliseconds(60'000)))
+      << send.output(Stream::kStderr);
+  std::smatch match;
+  const std::string& out = send.output(Stream::kStdout);
+  ASSERT_TRUE(std::regex_search(out, match, std::regex("running as pid ([0-9]+)\n"))) << out;
+  pid_t job = HostPidOf(worker_->pid(), std::stoi(match[1]));
+  ASSERT_NE(job, 0);
+  worker_->Kill();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ProcessIsAlive(job) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(ProcessIsAlive(job)) << "the job " << job << " outlived its worker by 5 s";
+  worker_.reset();  // nothing left to serve hello
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, SandboxEscapeTest,
