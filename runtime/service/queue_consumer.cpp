@@ -332,12 +332,24 @@ class QueueConsumer::Impl {
     kj::Promise<void>& pending_notice = *notice;
     wire::JobResult::Builder result = reply.initResult();
     capnp::MallocMessageBuilder& built = *message;
-    return RunJob(state_, job.queued.getJob(), kj::mv(io), result)
-        .then([this, &job, &built, &pending_notice]() mutable {
-          pending_notice = nullptr;
-          ++state_.counters.queue_jobs;
-          return Answer(job, &built);
-        })
+    // A job the worker refuses (too many arguments, too large a state, an unknown entry) is
+    // answered with why, as the Cap'n Proto front door answers it. Left unanswered, it would be
+    // delivered again after every visibility timeout and end up dead-lettered as a job that
+    // kills its workers.
+    kj::Promise<void> ran = nullptr;
+    KJ_IF_MAYBE(refused, kj::runCatchingExceptions([&] {
+                  ran = RunJob(state_, job.queued.getJob(), kj::mv(io), result);
+                })) {
+      auto failed = result.initOutcome().initFailed();
+      failed.setStage(wire::Failure::Stage::REQUEST);
+      failed.setMessage(refused->getDescription());
+      ran = kj::READY_NOW;
+    }
+    return ran.then([this, &job, &built, &pending_notice]() mutable {
+                pending_notice = nullptr;
+                ++state_.counters.queue_jobs;
+                return Answer(job, &built);
+              })
         .attach(kj::mv(message), kj::mv(notice));
   }
 
