@@ -41,7 +41,8 @@ ContentHash CheckUpload(capnp::Data::Reader hash, capnp::Data::Reader bitcode,
 }
 
 CheckedJob CheckJob(wire::Job::Reader job, const WorkerOptions& options, bool output_in_result) {
-  CheckedJob checked{RequireModuleHash(job.getModule()), {}};
+  CheckedJob checked;
+  checked.module = RequireModuleHash(job.getModule());
   auto requested = job.getLimits();
   checked.limits = {
       Clamp<uint32_t>(requested.getWallTimeMs(), options.default_wall_time_ms,
