@@ -264,11 +264,13 @@ class Decoder {
           if (absl::Status s = Count(count, type.children[0].min_bytes); !s.ok()) return s;
         }
         out = Json::array();
-        std::set<std::string> seen;
+        // Compared as values, as the C++ decoder compares them: dump() would throw on a string
+        // that is not UTF-8, which any std::string may be.
+        std::set<Json> seen;
         for (uint64_t i = 0; i < count; ++i) {
           Json element;
           if (absl::Status s = Value(type.children[0], element, depth + 1); !s.ok()) return s;
-          if (type.kind == Kind::kSet && !seen.insert(element.dump()).second) {
+          if (type.kind == Kind::kSet && !seen.insert(element).second) {
             return Fail("duplicate element in a set");
           }
           out.push_back(std::move(element));
@@ -362,12 +364,12 @@ class Decoder {
     if (absl::Status s = Count(count, key.min_bytes + value.min_bytes); !s.ok()) return s;
     const bool as_object = key.kind == Kind::kString;
     out = as_object ? Json::object() : Json::array();
-    std::set<std::string> seen;
+    std::set<Json> seen;  // as in Value(): compared as values
     for (uint64_t i = 0; i < count; ++i) {
       Json k, v;
       if (absl::Status s = Value(key, k, depth + 1); !s.ok()) return s;
       if (absl::Status s = Value(value, v, depth + 1); !s.ok()) return s;
-      if (!seen.insert(k.dump()).second) return Fail("duplicate key in a map");
+      if (!seen.insert(k).second) return Fail("duplicate key in a map");
       if (as_object) {
         out[k.get<std::string>()] = std::move(v);
       } else {

@@ -1,5 +1,6 @@
 #include "client/state_schema.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
@@ -150,6 +151,11 @@ class Parser {
     do {
       std::string name = Word();
       if (name.empty()) return Error("expected a field name");
+      // JSON names fields, so a name that appears twice could not say which one it sets.
+      if (std::find(type.field_names.begin(), type.field_names.end(), name) !=
+          type.field_names.end()) {
+        return Error(absl::StrCat("field '", name, "' appears twice"));
+      }
       if (absl::Status status = Expect(':'); !status.ok()) return status;
       absl::StatusOr<StateType> field = Type(depth + 1);
       if (!field.ok()) return field.status();

@@ -199,11 +199,14 @@ class Reader {
     return true;
   }
   // A count of elements that each take at least `min_bytes`, checked against what is left.
+  // Elements that take no bytes (std::tuple<>, std::array<T, 0>) are bounded in total, not per
+  // container: nested, a few bytes per count would otherwise ask for billions of them.
   bool Count(uint64_t& count, size_t min_bytes) {
     if (!Varint(count)) return false;
-    if (min_bytes == 0 ? count > kMaxEmptyElements : count > remaining() / min_bytes) {
+    if (min_bytes == 0 ? count > empty_elements_left_ : count > remaining() / min_bytes) {
       return Fail("element count exceeds the state's size");
     }
+    if (min_bytes == 0) empty_elements_left_ -= count;
     return true;
   }
   bool Enter() { return ++depth_ <= kMaxDepth || Fail("state is nested too deeply"); }
@@ -213,6 +216,7 @@ class Reader {
   const unsigned char* at_;
   const unsigned char* end_;
   int depth_ = 0;
+  uint64_t empty_elements_left_ = kMaxEmptyElements;
   std::string error_;
 };
 

@@ -4,22 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/service/request_checks.h"
 
 namespace rexec {
 namespace {
-
-constexpr size_t kMaxArgs = 4096;
-
-std::string_view AsStringView(capnp::Data::Reader data) {
-  return {reinterpret_cast<const char*>(data.begin()), data.size()};
-}
-
-template <typename T>
-T Clamp(T requested, T fallback, T maximum) {
-  T value = requested == 0 ? fallback : requested;
-  if (maximum != 0 && (value == 0 || value > maximum)) value = maximum;
-  return value;
-}
 
 void FillOutcome(const JobOutcome& outcome, wire::JobResult::Builder result) {
   auto set = result.initOutcome();
@@ -111,57 +99,19 @@ void Finish(WorkerState& state, const JobOutcome& outcome, wire::JobResult::Buil
 
 kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobIo> io,
                          wire::JobResult::Builder results) {
-  std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(job.getModule()));
-  KJ_REQUIRE(hash.has_value(), "a module hash must be 32 bytes", job.getModule().size());
-  const WorkerOptions& options = state.options;
-  auto requested = job.getLimits();
-  JobLimits limits{
-      Clamp<uint32_t>(requested.getWallTimeMs(), options.default_wall_time_ms,
-                      options.max_wall_time_ms),
-      requested.getMemoryBytes() == 0 ? options.default_memory_bytes
-                                      : requested.getMemoryBytes(),
-      Clamp<uint64_t>(requested.getOutputBytes(), options.default_output_bytes,
-                      options.max_output_bytes)};
-
   BufferedJobIo* buffered = nullptr;
   if (io.get() == nullptr) {
     auto owned = kj::heap<BufferedJobIo>();
     buffered = owned.get();
     io = kj::mv(owned);
-    // Output that comes back inside the result is bounded by the message size.
-    limits.output_bytes = limits.output_bytes == 0
-                              ? options.max_buffered_output_bytes
-                              : std::min(limits.output_bytes, options.max_buffered_output_bytes);
   }
+  CheckedJob checked = CheckJob(job, state.options, /*output_in_result=*/buffered != nullptr);
 
-  std::vector<std::string> argv;
-  std::string command_name;
-  std::string state_bytes;
-  switch (job.getEntry().which()) {
-    case wire::Job::Entry::PROGRAM: {
-      auto program = job.getEntry().getProgram();
-      KJ_REQUIRE(program.getArgs().size() <= kMaxArgs, "too many arguments");
-      argv.push_back(program.hasName() ? std::string(program.getName().cStr()) : "program");
-      for (capnp::Text::Reader arg : program.getArgs()) argv.emplace_back(arg.cStr());
-      break;
-    }
-    case wire::Job::Entry::COMMAND: {
-      auto command = job.getEntry().getCommand();
-      KJ_REQUIRE(command.getState().size() <= options.max_state_bytes,
-                 "command state larger than this worker accepts");
-      command_name = command.getName();
-      state_bytes = std::string(AsStringView(command.getState()));
-      break;
-    }
-    default:
-      KJ_FAIL_REQUIRE("unknown job entry: the client speaks a newer protocol");
-  }
-  const bool is_program = job.getEntry().isProgram();
-
-  return state.code.Load(*hash).then(
-      [&state, results, limits, is_program, argv = kj::mv(argv), io = kj::mv(io), buffered,
-       command_name = kj::mv(command_name),
-       state_bytes = kj::mv(state_bytes)](LoadedCode loaded) mutable -> kj::Promise<void> {
+  return state.code.Load(checked.module).then(
+      [&state, results, limits = checked.limits, is_program = checked.is_program,
+       argv = kj::mv(checked.argv), io = kj::mv(io), buffered,
+       command_name = kj::mv(checked.command_name),
+       state_bytes = kj::mv(checked.state)](LoadedCode loaded) mutable -> kj::Promise<void> {
         auto timings = results.initTimings();
         timings.setCompileUs(loaded.compile_us);
         timings.setLinkUs(loaded.link_us);

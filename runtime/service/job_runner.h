@@ -1,9 +1,9 @@
 // Runs one job, whichever front door it came through: a Cap'n Proto call (worker_service.h) or
 // an entry of a Redis queue (queue_consumer.h).
 //
-// It checks the job (hash, argument count, state size), clamps the requested limits to the
-// worker's maxima, gets runnable code (code_cache.h), runs a plain program in a fresh process or
-// a command on its module's executor pool, and fills in the JobResult. A module the worker lacks
+// It checks the job and clamps the requested limits to the worker's maxima (request_checks.h),
+// gets runnable code (code_cache.h), runs a plain program in a fresh process or a command on its
+// module's executor pool, and fills in the JobResult. A module the worker lacks
 // is answered with `missingModule`, for the sender to upload and ask again.
 #pragma once
 

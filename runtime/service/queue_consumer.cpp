@@ -16,7 +16,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "queue/queue_keys.h"
+#include "queue/redis_fields.h"
 #include "queue/redis_link.h"
+#include "runtime/service/queued_job.h"
 #include "runtime/service/worker_description.h"
 #include "schema/queue.capnp.h"
 
@@ -70,27 +72,6 @@ std::string_view AsStringView(const kj::Array<capnp::word>& words) {
   return AsStringView(words.asBytes());
 }
 
-// The value of field `name` in a stream entry's flat [field, value, ...] list.
-std::optional<RedisValue> FieldValue(RedisValue fields, std::string_view name) {
-  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-    if (fields[i].str() == name) return fields[i + 1];
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string_view> Field(RedisValue fields, std::string_view name) {
-  std::optional<RedisValue> value = FieldValue(fields, name);
-  if (!value.has_value()) return std::nullopt;
-  return value->str();
-}
-
-// `fallback` when the field is missing or not an integer (XINFO answers nil for what it cannot
-// tell).
-long long IntegerField(RedisValue fields, std::string_view name, long long fallback) {
-  std::optional<RedisValue> value = FieldValue(fields, name);
-  return value.has_value() && value->is_integer() ? value->integer() : fallback;
-}
-
 }  // namespace
 
 class QueueConsumer::Impl {
@@ -107,10 +88,8 @@ class QueueConsumer::Impl {
         prefetch_(options_.queue_prefetch != 0
                       ? options_.queue_prefetch
                       : 8 * std::max(1u, std::thread::hardware_concurrency())),
-        visibility_(options_.queue_visibility_timeout_ms * kj::MILLISECONDS) {
-    reader_options_.traversalLimitInWords =
-        (options_.max_state_bytes + options_.max_stdin_bytes) / 8 + (1 << 20);
-  }
+        visibility_(options_.queue_visibility_timeout_ms * kj::MILLISECONDS),
+        reader_options_(QueuedJobReaderOptions(options_)) {}
 
   const std::string& consumer() const { return consumer_; }
 
@@ -130,14 +109,7 @@ class QueueConsumer::Impl {
 
  private:
   // A job taken from the stream, from decoding to its published result.
-  struct Job {
-    std::string entry_id;
-    std::string reply_stream;
-    std::string job_id;
-    kj::Array<capnp::word> words;  // the entry's payload, which `message` reads
-    kj::Own<capnp::FlatArrayMessageReader> message;
-    wire::QueuedJob::Reader queued;
-  };
+  using Job = QueuedJobEntry;
 
   // Output of a job, published to its client's reply stream as it comes.
   class QueueJobIo final : public JobIo {
@@ -248,46 +220,16 @@ class QueueConsumer::Impl {
 
   // A job from an entry, or null (after logging and acknowledging it) for garbage.
   kj::Maybe<kj::Own<Job>> Decode(const std::string& entry_id, RedisValue fields) {
-    auto job = kj::heap<Job>();
-    job->entry_id = entry_id;
-    std::string why;
-    std::optional<std::string_view> payload = Field(fields, "d");
-    if (!payload.has_value()) {
-      why = "no 'd' field";
-    } else if (payload->size() % sizeof(capnp::word) != 0 || payload->empty()) {
-      why = "payload is not a whole number of words";
-    } else {
-      job->words = kj::heapArray<capnp::word>(payload->size() / sizeof(capnp::word));
-      std::memcpy(job->words.begin(), payload->data(), payload->size());
-      KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
-                    job->message =
-                        kj::heap<capnp::FlatArrayMessageReader>(job->words, reader_options_);
-                    job->queued = job->message->getRoot<wire::QueuedJob>();
-                    auto queued = job->queued;
-                    KJ_REQUIRE(queued.getVersion() == wire::QUEUE_FORMAT_VERSION,
-                               "unknown queue format version", queued.getVersion());
-                    job->job_id = queued.getId();
-                    KJ_REQUIRE(!job->job_id.empty() && job->job_id.size() <= 256, "bad job id");
-                    std::string client = queued.getClient();
-                    absl::Status valid = CheckQueueIdentifier("client id", client);
-                    KJ_REQUIRE(valid.ok(), std::string(valid.message()).c_str());
-                    KJ_REQUIRE(queued.getStdin().size() <= options_.max_stdin_bytes,
-                               "stdin larger than this worker accepts");
-                    KJ_REQUIRE(queued.getJob().getModule().size() == ContentHash::kSize,
-                               "a module hash must be 32 bytes");
-                    job->reply_stream = keys_.reply(client);
-                  })) {
-        why = exception->getDescription().cStr();
-      }
-    }
-    if (!why.empty()) {
+    absl::StatusOr<kj::Own<Job>> job =
+        DecodeQueuedJob(entry_id, fields, options_, reader_options_, keys_);
+    if (!job.ok()) {
       ++state_.counters.queue_garbage;
       KJ_LOG(WARNING, "skipping a queue entry that is not a rexec job", entry_id.c_str(),
-             why.c_str());
+             std::string(job.status().message()).c_str());
       Acknowledge(entry_id);
       return nullptr;
     }
-    return kj::mv(job);
+    return kj::mv(*job);
   }
 
   // ---- Running them ------------------------------------------------------------------------
@@ -390,12 +332,24 @@ class QueueConsumer::Impl {
     kj::Promise<void>& pending_notice = *notice;
     wire::JobResult::Builder result = reply.initResult();
     capnp::MallocMessageBuilder& built = *message;
-    return RunJob(state_, job.queued.getJob(), kj::mv(io), result)
-        .then([this, &job, &built, &pending_notice]() mutable {
-          pending_notice = nullptr;
-          ++state_.counters.queue_jobs;
-          return Answer(job, &built);
-        })
+    // A job the worker refuses (too many arguments, too large a state, an unknown entry) is
+    // answered with why, as the Cap'n Proto front door answers it. Left unanswered, it would be
+    // delivered again after every visibility timeout and end up dead-lettered as a job that
+    // kills its workers.
+    kj::Promise<void> ran = nullptr;
+    KJ_IF_MAYBE(refused, kj::runCatchingExceptions([&] {
+                  ran = RunJob(state_, job.queued.getJob(), kj::mv(io), result);
+                })) {
+      auto failed = result.initOutcome().initFailed();
+      failed.setStage(wire::Failure::Stage::REQUEST);
+      failed.setMessage(refused->getDescription());
+      ran = kj::READY_NOW;
+    }
+    return ran.then([this, &job, &built, &pending_notice]() mutable {
+                pending_notice = nullptr;
+                ++state_.counters.queue_jobs;
+                return Answer(job, &built);
+              })
         .attach(kj::mv(message), kj::mv(notice));
   }
 

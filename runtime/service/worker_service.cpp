@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/service/request_checks.h"
 #include "runtime/service/worker_description.h"
 
 namespace rexec {
@@ -17,12 +18,6 @@ constexpr uint32_t kMaxStdinChunk = 1 << 20;
 
 std::string_view AsStringView(capnp::Data::Reader data) {
   return {reinterpret_cast<const char*>(data.begin()), data.size()};
-}
-
-ContentHash RequireHash(capnp::Data::Reader data) {
-  std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(data));
-  KJ_REQUIRE(hash.has_value(), "a module hash must be 32 bytes", data.size());
-  return *hash;
 }
 
 // The time a wrong token takes to refuse reveals nothing of the right one, not even its length:
@@ -79,7 +74,7 @@ class WorkerImpl final : public wire::Worker::Server {
     KJ_REQUIRE(modules.size() <= kMaxHashesPerQuery, "too many hashes in one query");
     std::vector<capnp::Data::Reader> missing;
     for (capnp::Data::Reader module : modules) {
-      if (!state_.modules.Contains(RequireHash(module))) missing.push_back(module);
+      if (!state_.modules.Contains(RequireModuleHash(module))) missing.push_back(module);
     }
     auto list = context.getResults().initMissing(missing.size());
     for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
@@ -88,16 +83,10 @@ class WorkerImpl final : public wire::Worker::Server {
 
   kj::Promise<void> upload(UploadContext context) override {
     auto params = context.getParams();
-    ContentHash claimed = RequireHash(params.getHash());
-    capnp::Data::Reader bitcode = params.getBitcode();
-    KJ_REQUIRE(bitcode.size() <= state_.options.max_module_bytes,
-               "module larger than this worker accepts", bitcode.size(),
-               state_.options.max_module_bytes);
-    auto blob = std::make_shared<const std::string>(AsStringView(bitcode));
-    ContentHash actual = ContentHash::Of(*blob);
-    KJ_REQUIRE(actual == claimed, "uploaded bitcode does not match its hash", claimed.hex(),
-               actual.hex());
-    if (absl::Status stored = state_.modules.Put(actual, std::move(blob)); !stored.ok()) {
+    ContentHash hash =
+        CheckUpload(params.getHash(), params.getBitcode(), state_.options.max_module_bytes);
+    auto blob = std::make_shared<const std::string>(AsStringView(params.getBitcode()));
+    if (absl::Status stored = state_.modules.Put(hash, std::move(blob)); !stored.ok()) {
       KJ_LOG(WARNING, "module kept in memory only", std::string(stored.message()));
     }
     return kj::READY_NOW;

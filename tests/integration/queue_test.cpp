@@ -127,6 +127,23 @@ TEST_F(QueueTest, GarbageInTheStreamIsSkippedAndTheWorkerServesOn) {
   EXPECT_THAT(worker->log(), HasSubstr("skipping a queue entry that is not a rexec job"));
 }
 
+// A job the worker refuses is answered at once with why, as a direct worker answers it; it used
+// to stay pending, be delivered again after each visibility timeout and end up dead-lettered.
+TEST_F(QueueTest, AJobTheWorkerRefusesIsAnsweredWithWhy) {
+  auto worker = StartWorker();
+  std::vector<std::string> args = {ProgramPath("hello.cpp"), "--"};
+  for (int i = 0; i < 5000; ++i) args.push_back("x");
+  ProcessOptions options;
+  options.timeout = milliseconds(20'000);  // well within one visibility timeout (30 s)
+  ProcessResult refused = SendThroughQueue(args, options);
+  EXPECT_EQ(refused.exit_code, 125) << refused << worker->log();
+  EXPECT_THAT(refused.stderr_text, HasSubstr("too many arguments")) << refused;
+  EXPECT_THAT(worker->log(), Not(HasSubstr("dead-lettering"))) << worker->log();
+
+  ProcessResult hello = SendThroughQueue({ProgramPath("hello.cpp")});
+  EXPECT_EQ(hello.exit_code, 0) << hello << worker->log();
+}
+
 TEST_F(QueueTest, AJobOfAKilledWorkerIsTakenOverByAnother) {
   auto first = StartWorker({"--visibility-timeout", "1"});
   Subprocess send(SendCommand({"--queue", redis_.url(), ProgramPath("sleep_then_exit.cpp"),

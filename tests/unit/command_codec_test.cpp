@@ -200,6 +200,31 @@ TEST(CommandCodecTest, RefusesOutOfRangeValuesAndDuplicates) {
   EXPECT_FALSE(rexec::decode_state(header + std::string("\x02\x01\x00\x00\x00", 5), out, &error));
 }
 
+// Elements of no bytes (std::tuple<>) were bounded per container: 3 KB of nested counts asked
+// for a billion of them (seconds of CPU, a gigabyte of address space). They are bounded per state.
+TEST(CommandCodecTest, EmptyElementsAreBoundedPerStateNotPerContainer) {
+  struct Empties {
+    std::vector<std::vector<std::tuple<>>> v;
+    REXEC_FIELDS(v)
+  };
+  rexec::detail::Writer w;
+  w.Fixed64(rexec::fingerprint<Empties>());
+  w.Varint(1);  // one field present: v
+  w.Varint(0);
+  w.Varint(1000);
+  for (int i = 0; i < 1000; ++i) w.Varint(1 << 20);
+  Empties out;
+  std::string error;
+  EXPECT_FALSE(rexec::decode_state(w.Take(), out, &error));
+  EXPECT_THAT(error, HasSubstr("element count exceeds"));
+
+  Empties some;
+  some.v = {std::vector<std::tuple<>>(1000), {}, std::vector<std::tuple<>>(3)};
+  Empties back;
+  ASSERT_TRUE(rexec::decode_state(rexec::encode_state(some), back, &error)) << error;
+  EXPECT_EQ(back.v, some.v);
+}
+
 TEST(CommandCodecTest, RandomAndMutatedBytesNeverCrash) {
   std::mt19937 random(1234);
   std::string valid = rexec::encode_state(Sample());

@@ -88,6 +88,17 @@ TEST(StateSchemaTest, RefusesMalformedDescriptorsSayingWhere) {
   EXPECT_FALSE(StateSchema::Parse(deep).ok());
 }
 
+// Found by fuzz/state_json_fuzzer.cpp: with a field name twice, JSON that set it wrote both
+// fields under a count of one, a state every worker refuses.
+TEST(StateSchemaTest, RefusesAFieldNameThatAppearsTwice) {
+  for (const char* twice : {"{c:i64,c:f32}", "{a:i32,b:{x:bool,x:bool}}"}) {
+    auto schema = StateSchema::Parse(twice);
+    EXPECT_FALSE(schema.ok()) << twice;
+    EXPECT_THAT(std::string(schema.status().message()), HasSubstr("appears twice")) << twice;
+  }
+  EXPECT_TRUE(StateSchema::Parse("{x:i32,inner:{x:i32}}").ok());
+}
+
 TEST(StateJsonTest, JsonEncodesToTheSameBytesAsTheTemplates) {
   auto encoded = EncodeStateFromJson(SchemaFor(), kFilledJson);
   ASSERT_TRUE(encoded.ok()) << encoded.status();
@@ -178,6 +189,33 @@ TEST(StateJsonTest, DecodingRefusesWrongFingerprintsAndGarbage) {
     }
     (void)DecodeStateToJson(schema, bytes);  // must not crash
   }
+}
+
+struct Strings {
+  std::set<std::string> set;
+  std::map<std::string, int> map;
+  REXEC_FIELDS(set, map)
+};
+
+// Found by fuzz/state_json_fuzzer.cpp: a string that is not UTF-8 in a set or as a map key made
+// the duplicate check throw (nlohmann's dump()), ending rexec-send.
+TEST(StateJsonTest, SetsAndMapsOfStringsThatAreNotUtf8Decode) {
+  auto schema = StateSchema::Parse(descriptor<Strings>());
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  Strings strings;
+  strings.set = {"\xc2", "\xc3", "ok"};
+  strings.map = {{"\xff", 1}, {"\xfe", 2}};
+  absl::StatusOr<std::string> json = DecodeStateToJson(*schema, encode_state(strings));
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("ok"));
+
+  std::string duplicated = encode_state(Strings{{"\xc2"}, {}});
+  // Fingerprint (8 bytes), 2 fields present, field 0: the set's count, then its one element.
+  ASSERT_EQ(duplicated.substr(8, 5), std::string("\x02\x00\x01\x01\xc2", 5));
+  duplicated[10] = 2;  // two elements: the same invalid string twice
+  duplicated.insert(13, "\x01\xc2");
+  EXPECT_THAT(std::string(DecodeStateToJson(*schema, duplicated).status().message()),
+              HasSubstr("duplicate element in a set"));
 }
 
 }  // namespace

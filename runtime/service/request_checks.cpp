@@ -1,0 +1,85 @@
+#include "runtime/service/request_checks.h"
+
+#include <kj/debug.h>
+
+#include <algorithm>
+#include <string_view>
+
+namespace rexec {
+namespace {
+
+constexpr size_t kMaxArgs = 4096;
+
+std::string_view AsStringView(capnp::Data::Reader data) {
+  return {reinterpret_cast<const char*>(data.begin()), data.size()};
+}
+
+template <typename T>
+T Clamp(T requested, T fallback, T maximum) {
+  T value = requested == 0 ? fallback : requested;
+  if (maximum != 0 && (value == 0 || value > maximum)) value = maximum;
+  return value;
+}
+
+}  // namespace
+
+ContentHash RequireModuleHash(capnp::Data::Reader hash) {
+  std::optional<ContentHash> parsed = ContentHash::FromBytes(AsStringView(hash));
+  KJ_REQUIRE(parsed.has_value(), "a module hash must be 32 bytes", hash.size());
+  return *parsed;
+}
+
+ContentHash CheckUpload(capnp::Data::Reader hash, capnp::Data::Reader bitcode,
+                        uint64_t max_module_bytes) {
+  ContentHash claimed = RequireModuleHash(hash);
+  KJ_REQUIRE(bitcode.size() <= max_module_bytes, "module larger than this worker accepts",
+             bitcode.size(), max_module_bytes);
+  ContentHash actual = ContentHash::Of(AsStringView(bitcode));
+  KJ_REQUIRE(actual == claimed, "uploaded bitcode does not match its hash", claimed.hex(),
+             actual.hex());
+  return actual;
+}
+
+CheckedJob CheckJob(wire::Job::Reader job, const WorkerOptions& options, bool output_in_result) {
+  CheckedJob checked;
+  checked.module = RequireModuleHash(job.getModule());
+  auto requested = job.getLimits();
+  checked.limits = {
+      Clamp<uint32_t>(requested.getWallTimeMs(), options.default_wall_time_ms,
+                      options.max_wall_time_ms),
+      requested.getMemoryBytes() == 0 ? options.default_memory_bytes
+                                      : requested.getMemoryBytes(),
+      Clamp<uint64_t>(requested.getOutputBytes(), options.default_output_bytes,
+                      options.max_output_bytes)};
+  if (output_in_result) {
+    // Output that comes back inside the result is bounded by the message size.
+    uint64_t& output_bytes = checked.limits.output_bytes;
+    output_bytes = output_bytes == 0 ? options.max_buffered_output_bytes
+                                     : std::min(output_bytes, options.max_buffered_output_bytes);
+  }
+
+  switch (job.getEntry().which()) {
+    case wire::Job::Entry::PROGRAM: {
+      auto program = job.getEntry().getProgram();
+      KJ_REQUIRE(program.getArgs().size() <= kMaxArgs, "too many arguments");
+      checked.is_program = true;
+      checked.argv.push_back(program.hasName() ? std::string(program.getName().cStr())
+                                               : "program");
+      for (capnp::Text::Reader arg : program.getArgs()) checked.argv.emplace_back(arg.cStr());
+      break;
+    }
+    case wire::Job::Entry::COMMAND: {
+      auto command = job.getEntry().getCommand();
+      KJ_REQUIRE(command.getState().size() <= options.max_state_bytes,
+                 "command state larger than this worker accepts");
+      checked.command_name = command.getName();
+      checked.state = std::string(AsStringView(command.getState()));
+      break;
+    }
+    default:
+      KJ_FAIL_REQUIRE("unknown job entry: the client speaks a newer protocol");
+  }
+  return checked;
+}
+
+}  // namespace rexec
