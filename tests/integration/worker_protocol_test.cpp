@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -182,6 +183,25 @@ TEST_F(WorkerProtocolTest, BitcodeThatBreaksLlvmFailsOnlyItsOwnJob) {
     EXPECT_THAT(failure, HasSubstr(hostile.message));
     ExpectWorkerRunsHello();
   }
+}
+
+// What fuzzing LLVM's bitcode reader found (fuzz/crashes/bitcode/: crashes, an over-read, a
+// 32 GB allocation, leaks): in the compile server each is one failed job.
+TEST_F(WorkerProtocolTest, EveryBitcodeReaderCrashFuzzingFoundFailsOnlyItsOwnJob) {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(REXEC_FUZZ_CRASHES_DIR "/bitcode")) {
+    if (entry.path().extension() != ".bc") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    ++files;
+    std::string bitcode = ReadFile(entry.path());
+    std::string hash(ContentHash::Of(bitcode).bytes());
+    ASSERT_EQ(client_->Upload(hash, bitcode), "");
+    std::string failure;
+    EXPECT_EQ(client_->RunProgram(hash, &failure), wire::JobResult::Outcome::FAILED);
+    EXPECT_FALSE(failure.empty());
+    ExpectWorkerRunsHello();
+  }
+  EXPECT_GE(files, 8);
 }
 
 TEST_F(WorkerProtocolTest, TooManyArgumentsAreRefused) {
