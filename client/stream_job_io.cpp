@@ -5,20 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/fd_io.h"
+
 namespace rexec {
 namespace {
 
 constexpr uint32_t kMaxReadChunk = 1 << 20;
-
-void WriteAll(int fd, const kj::byte* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a closed stdout is the local user's choice, not the job's failure
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -31,7 +23,8 @@ kj::Promise<void> StreamJobIo::write(WriteContext context) {
   int fd = params.getStream() == wire::OutputStream::STDOUT ? streams_.stdout_fd
                                                             : streams_.stderr_fd;
   capnp::Data::Reader data = params.getData();
-  if (fd >= 0) WriteAll(fd, data.begin(), data.size());
+  // A closed stdout is the local user's choice, not the job's failure: nothing to report.
+  if (fd >= 0) WriteFully(fd, data.begin(), data.size());
   return kj::READY_NOW;
 }
 

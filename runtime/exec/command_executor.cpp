@@ -13,6 +13,7 @@
 
 #include "rexec/command.h"
 #include "runtime/exec/child_runtime.h"
+#include "core/fd_io.h"
 #include "runtime/exec/command_protocol.h"
 
 namespace rexec {
@@ -24,30 +25,6 @@ using command_protocol::Status;
 
 // Where ChildProcess::Spawn puts the control channel.
 constexpr int kControlFd = 3;
-
-bool ReadExactly(int fd, void* buffer, size_t size) {
-  auto* bytes = static_cast<char*>(buffer);
-  while (size > 0) {
-    ssize_t n = read(fd, bytes, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool WriteExactly(int fd, const void* buffer, size_t size) {
-  const auto* bytes = static_cast<const char*>(buffer);
-  while (size > 0) {
-    ssize_t n = write(fd, bytes, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // Sets a soft limit, with system calls only when it differs from the previous job's.
 class SoftLimit {
@@ -122,12 +99,12 @@ void ServeCommands(const LinkedModule& module) {
   SoftLimit memory(RLIMIT_DATA);
   for (;;) {
     RequestHeader request;
-    if (!ReadExactly(kControlFd, &request, sizeof request) ||
+    if (!ReadFully(kControlFd, &request, sizeof request) ||
         request.magic != command_protocol::kRequestMagic) {
       ExitChild(0);  // the worker closed the connection: a normal end
     }
     request_body.resize(request.name_bytes + request.state_bytes);
-    if (!ReadExactly(kControlFd, request_body.data(), request_body.size())) ExitChild(0);
+    if (!ReadFully(kControlFd, request_body.data(), request_body.size())) ExitChild(0);
     std::string name = request_body.substr(0, request.name_bytes);
     std::string_view state = std::string_view(request_body).substr(request.name_bytes);
     memory.Set(request.memory_bytes);
@@ -157,7 +134,7 @@ void ServeCommands(const LinkedModule& module) {
     reply += result.state;
     reply += result.type;
     reply += result.message;
-    if (!WriteExactly(kControlFd, reply.data(), reply.size())) ExitChild(0);
+    if (!WriteFully(kControlFd, reply.data(), reply.size())) ExitChild(0);
   }
 }
 

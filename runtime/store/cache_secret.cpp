@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/fd_io.h"
 
 namespace rexec {
 namespace {
@@ -24,17 +25,6 @@ absl::Status RefuseSecret(const std::filesystem::path& path, const std::string& 
       "cache secret ", path.string(), " ", problem,
       "; it must be a regular file of 32 bytes, mode 0600, owned by this user. Remove it to "
       "start the cache afresh (every entry is then rebuilt)"));
-}
-
-bool WriteAll(int fd, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // Writes fresh random bytes to a temporary file and links it into place. link() never replaces
@@ -51,7 +41,7 @@ absl::Status CreateSecret(const std::filesystem::path& path) {
   int fd = mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) return absl::UnavailableError(ErrnoText("create", path));
   absl::Status status = absl::OkStatus();
-  if (!WriteAll(fd, bytes.data(), bytes.size()) || fsync(fd) != 0) {
+  if (!WriteFully(fd, bytes.data(), bytes.size()) || fsync(fd) != 0) {
     status = absl::UnavailableError(ErrnoText("write", path));
   }
   close(fd);

@@ -1,0 +1,15 @@
+// Whole reads and writes on a blocking descriptor: short transfers are continued and EINTR is
+// retried, so a caller sees only "all of it" or "the descriptor failed or reached its end".
+#pragma once
+
+#include <cstddef>
+
+namespace rexec {
+
+// False when the descriptor fails or reaches end of file before `size` bytes arrived.
+bool ReadFully(int fd, void* buffer, size_t size);
+
+// False when the descriptor fails before all `size` bytes were written.
+bool WriteFully(int fd, const void* buffer, size_t size);
+
+}  // namespace rexec
