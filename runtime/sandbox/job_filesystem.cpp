@@ -7,8 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <initializer_list>
 
 namespace rexec {
@@ -23,31 +21,47 @@ constexpr const char* kEtcFiles[] = {"ld.so.cache", "passwd",    "group",
                                      "nsswitch.conf", "hosts", "localtime"};
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom"};
 
-// A path under the new root, without allocating.
-class RootPath {
+// Text built without allocating (this runs between fork() and the job); silently truncated at
+// the buffer's end, which no path or option here comes near.
+class FixedText {
  public:
-  RootPath(const char* a, const char* b = nullptr) {
-    Append(kNewRoot);
-    Append("/");
-    Append(a);
-    if (b != nullptr) {
-      Append("/");
-      Append(b);
-    }
+  FixedText& Append(const char* text) {
+    while (*text != '\0' && used_ + 1 < sizeof(buffer_)) buffer_[used_++] = *text++;
+    buffer_[used_] = '\0';
+    return *this;
+  }
+  FixedText& Append(uint64_t value) {
+    char digits[24];
+    int count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (count > 0 && used_ + 1 < sizeof(buffer_)) buffer_[used_++] = digits[--count];
+    buffer_[used_] = '\0';
+    return *this;
   }
   const char* c_str() const { return buffer_; }
 
  private:
-  void Append(const char* text) {
-    size_t length = strnlen(text, sizeof(buffer_));
-    if (used_ + length >= sizeof(buffer_)) length = sizeof(buffer_) - used_ - 1;
-    memcpy(buffer_ + used_, text, length);
-    used_ += length;
-    buffer_[used_] = '\0';
-  }
   char buffer_[256] = {};
   size_t used_ = 0;
 };
+
+// A path under the new root.
+FixedText RootPath(const char* a, const char* b = nullptr) {
+  FixedText path;
+  path.Append(kNewRoot).Append("/").Append(a);
+  if (b != nullptr) path.Append("/").Append(b);
+  return path;
+}
+
+// tmpfs mount options: "size=<bytes>,mode=<mode>".
+FixedText TmpfsOptions(uint64_t bytes, const char* mode) {
+  FixedText options;
+  options.Append("size=").Append(bytes).Append(",mode=").Append(mode);
+  return options;
+}
 
 // The flags a remount must keep: inside a user namespace, a mount's nosuid, nodev, noexec and
 // atime settings are locked, and a remount that would drop them is refused.
@@ -78,44 +92,7 @@ bool MakeEmptyFile(const char* path) {
   return true;
 }
 
-// "size=<bytes>,mode=<mode>[,uid=..,gid=..]" without snprintf.
-class TmpfsOptions {
- public:
-  TmpfsOptions(uint64_t bytes, const char* mode) {
-    Append("size=");
-    AppendNumber(bytes);
-    Append(",mode=");
-    Append(mode);
-  }
-  TmpfsOptions& Owner(uid_t uid, gid_t gid) {
-    Append(",uid=");
-    AppendNumber(uid);
-    Append(",gid=");
-    AppendNumber(gid);
-    return *this;
-  }
-  const char* c_str() const { return buffer_; }
-
- private:
-  void Append(const char* text) {
-    while (*text != '\0' && used_ + 1 < sizeof(buffer_)) buffer_[used_++] = *text++;
-    buffer_[used_] = '\0';
-  }
-  void AppendNumber(uint64_t value) {
-    char digits[24];
-    int count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (count > 0 && used_ + 1 < sizeof(buffer_)) buffer_[used_++] = digits[--count];
-    buffer_[used_] = '\0';
-  }
-  char buffer_[128] = {};
-  size_t used_ = 0;
-};
-
-bool MountTmpfs(const char* target, const TmpfsOptions& options) {
+bool MountTmpfs(const char* target, const FixedText& options) {
   return mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0;
 }
 
@@ -131,39 +108,39 @@ const char* EnterJobFilesystem(const JobFilesystemOptions& options) {
   if (!BindMount("/usr", RootPath("usr").c_str(), true)) return "bind /usr";
 
   for (const char* name : kTopLevelSystemPaths) {
-    char host_path[64] = "/";
-    strncat(host_path, name, sizeof(host_path) - 2);
+    FixedText host_path;
+    host_path.Append("/").Append(name);
     char link_target[256];
-    ssize_t length = readlink(host_path, link_target, sizeof(link_target) - 1);
+    ssize_t length = readlink(host_path.c_str(), link_target, sizeof(link_target) - 1);
     if (length > 0) {  // merged /usr: /lib -> usr/lib
       link_target[length] = '\0';
       if (symlink(link_target, RootPath(name).c_str()) != 0) return "link a system directory";
       continue;
     }
     struct stat info;
-    if (stat(host_path, &info) != 0 || !S_ISDIR(info.st_mode)) continue;
+    if (stat(host_path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) continue;
     if (mkdir(RootPath(name).c_str(), 0755) != 0 ||
-        !BindMount(host_path, RootPath(name).c_str(), true)) {
+        !BindMount(host_path.c_str(), RootPath(name).c_str(), true)) {
       return "bind a system directory";
     }
   }
 
   for (const char* name : kEtcFiles) {
-    char host_path[64] = "/etc/";
-    strncat(host_path, name, sizeof(host_path) - 6);
-    if (access(host_path, R_OK) != 0) continue;
-    RootPath target("etc", name);
-    if (!MakeEmptyFile(target.c_str()) || !BindMount(host_path, target.c_str(), true)) {
+    FixedText host_path;
+    host_path.Append("/etc/").Append(name);
+    if (access(host_path.c_str(), R_OK) != 0) continue;
+    FixedText target = RootPath("etc", name);
+    if (!MakeEmptyFile(target.c_str()) || !BindMount(host_path.c_str(), target.c_str(), true)) {
       return "bind a file of /etc";
     }
   }
 
   if (!MountTmpfs(RootPath("dev").c_str(), TmpfsOptions(64 << 10, "0755"))) return "mount /dev";
   for (const char* name : kDevices) {
-    char host_path[32] = "/dev/";
-    strncat(host_path, name, sizeof(host_path) - 6);
-    RootPath target("dev", name);
-    if (!MakeEmptyFile(target.c_str()) || !BindMount(host_path, target.c_str(), false)) {
+    FixedText host_path;
+    host_path.Append("/dev/").Append(name);
+    FixedText target = RootPath("dev", name);
+    if (!MakeEmptyFile(target.c_str()) || !BindMount(host_path.c_str(), target.c_str(), false)) {
       return "bind a device";
     }
   }
@@ -187,7 +164,10 @@ const char* EnterJobFilesystem(const JobFilesystemOptions& options) {
     return "mount /tmp";
   }
   if (!MountTmpfs(RootPath("work").c_str(), TmpfsOptions(options.scratch_bytes, "0755")
-                                                .Owner(options.owner_uid, options.owner_gid))) {
+                                                .Append(",uid=")
+                                                .Append(options.owner_uid)
+                                                .Append(",gid=")
+                                                .Append(options.owner_gid))) {
     return "mount /work";
   }
 
