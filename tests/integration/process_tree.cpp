@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -59,14 +60,21 @@ bool Descends(const std::map<pid_t, ProcessInfo>& table, pid_t pid, pid_t ancest
   return false;
 }
 
-// Whether `info` is a process of one of the worker's jobs: in a pid namespace below the host's,
-// and not in the compile server's.
-bool IsJobProcess(const std::map<pid_t, ProcessInfo>& table, const ProcessInfo& info) {
-  if (info.zombie || info.namespace_depth <= 1) return false;
-  for (const auto& [pid, other] : table) {
-    if (other.name == "rexec-compile-s" && other.pid_namespace == info.pid_namespace) return false;
+// The processes of the worker's jobs in `table`: in a pid namespace below the host's, and not in
+// the compile server's (which is sandboxed too).
+std::set<pid_t> JobProcesses(const std::map<pid_t, ProcessInfo>& table) {
+  std::set<std::string> compile_server_namespaces;
+  for (const auto& [pid, info] : table) {
+    if (info.name == "rexec-compile-s") compile_server_namespaces.insert(info.pid_namespace);
   }
-  return true;
+  std::set<pid_t> jobs;
+  for (const auto& [pid, info] : table) {
+    if (!info.zombie && info.namespace_depth > 1 &&
+        !compile_server_namespaces.contains(info.pid_namespace)) {
+      jobs.insert(pid);
+    }
+  }
+  return jobs;
 }
 
 }  // namespace
@@ -74,19 +82,20 @@ bool IsJobProcess(const std::map<pid_t, ProcessInfo>& table, const ProcessInfo& 
 std::vector<pid_t> JobProcessesOf(pid_t worker) {
   std::map<pid_t, ProcessInfo> table = ReadProcessTable();
   std::vector<pid_t> jobs;
-  for (const auto& [pid, info] : table) {
-    if (IsJobProcess(table, info) && Descends(table, pid, worker)) jobs.push_back(pid);
+  for (pid_t pid : JobProcesses(table)) {
+    if (Descends(table, pid, worker)) jobs.push_back(pid);
   }
   return jobs;
 }
 
 pid_t HostPidOf(pid_t worker, pid_t reported) {
   std::map<pid_t, ProcessInfo> table = ReadProcessTable();
+  const std::set<pid_t> jobs = JobProcesses(table);
   for (const auto& [pid, info] : table) {
     // Unsandboxed, the reported pid is the host's own.
-    bool candidate = info.namespace_depth <= 1 ? pid == reported
-                                               : IsJobProcess(table, info) &&
-                                                     info.innermost_pid == reported;
+    bool candidate = info.namespace_depth <= 1
+                         ? pid == reported
+                         : jobs.contains(pid) && info.innermost_pid == reported;
     if (candidate && !info.zombie && Descends(table, pid, worker)) return pid;
   }
   return 0;
