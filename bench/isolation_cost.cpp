@@ -1,7 +1,8 @@
 // What isolation costs, measured inside the benchmark only (the product always isolates): the
 // same trivial command run (a) by a direct call of its JIT-linked entry in this process, (b) on
-// a warm executor process (the product's path, without RPC), and (c) as a fresh forked process
-// per job (how plain programs run), without and inside the job sandbox.
+// a warm executor process (the product's path, without RPC), and (c) as a fresh process per job
+// forked from the module's template (how plain programs run), without and inside the job
+// sandbox; and what starting a module's template costs, once per module.
 #include <cstdio>
 #include <string>
 
@@ -11,6 +12,8 @@
 #include "runtime/exec/child_runtime.h"
 #include "runtime/exec/command_pool.h"
 #include "runtime/exec/program_executor.h"
+#include "runtime/jit/jit_session.h"
+#include "core/helper_binary.h"
 #include "runtime/jit/object_compiler.h"
 #include "tests/support/temp_dir.h"
 
@@ -53,19 +56,41 @@ int main() {
   rexec::ExecutionContext context{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()};
   auto compiler = rexec::ObjectCompiler::ForHost();
   auto session = rexec::JitSession::Create(rexec::ChildRuntimeSymbols());
-  if (!compiler.ok() || !session.ok()) return 1;
-  auto link = [&](const rexec::Module& module) {
-    auto object = (*compiler)->Compile(module.bitcode);
-    auto linked = (*session)->Link(module.hash, *object);
-    if (!linked.ok()) std::exit(1);
-    return std::shared_ptr<const rexec::LinkedModule>(*linked);
+  auto template_binary = rexec::FindHelperBinary("rexec-module-template");
+  auto sandbox = rexec::Sandbox::Create({});
+  if (!compiler.ok() || !session.ok() || !template_binary.ok()) return 1;
+  if (!sandbox.ok()) {
+    std::fprintf(stderr, "no sandbox here: %s\n", std::string(sandbox.status().message()).c_str());
+    return 1;
+  }
+  rexec::Module command_module = Compile("#include \"trivial_command.h\"\n");
+  rexec::Module program_module = Compile("int main() { return 0; }\n");
+  auto command_object = (*compiler)->Compile(command_module.bitcode);
+  auto program_object = (*compiler)->Compile(program_module.bitcode);
+  if (!command_object.ok() || !program_object.ok()) return 1;
+  auto start_template = [&](const rexec::Module& module, const std::string& object,
+                            const rexec::Sandbox* where) {
+    auto started = rexec::ModuleTemplate::Start({*template_binary, where}, module.hash, object);
+    if (!started.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(started.status().message()).c_str());
+      std::exit(1);
+    }
+    return std::shared_ptr<const rexec::ModuleTemplate>(*started);
   };
-  auto commands = link(Compile("#include \"trivial_command.h\"\n"));
-  auto program = link(Compile("int main() { return 0; }\n"));
+  auto commands = start_template(command_module, *command_object, nullptr);
+  auto program = start_template(program_module, *program_object, nullptr);
+  auto commands_sandboxed = start_template(command_module, *command_object, sandbox->get());
+  auto program_sandboxed = start_template(program_module, *program_object, sandbox->get());
+  double template_start = MedianMicros(20, [&] {
+    start_template(program_module, *program_object, sandbox->get());
+  });
 
+  // The direct call runs in this process: link here, and run the initializers too.
+  auto linked = (*session)->Link(command_module.hash, *command_object);
+  if (!linked.ok()) return 1;
   std::string state = rexec::encode_state(Trivial{1});
-  auto entry = reinterpret_cast<int (*)(const rexec_command_call*)>(commands->command("Trivial"));
-  commands->init()();  // the direct call runs in this process: it needs the initializers too
+  auto entry = reinterpret_cast<int (*)(const rexec_command_call*)>((*linked)->command("Trivial"));
+  (*linked)->init()();
   double direct = MedianMicros(100000, [&] {
     std::string out;
     rexec_command_call call{reinterpret_cast<const unsigned char*>(state.data()), state.size(),
@@ -87,37 +112,32 @@ int main() {
     rexec::RunProgram(context, program, {"p"}, {}, output).wait(io.waitScope);
   });
   // The product's default: the same fresh process, inside the job sandbox.
-  auto sandbox = rexec::Sandbox::Create({});
-  if (!sandbox.ok()) {
-    std::fprintf(stderr, "no sandbox here: %s\n", std::string(sandbox.status().message()).c_str());
-    return 1;
-  }
-  rexec::ExecutionContext sandboxed = context;
-  sandboxed.sandbox = sandbox->get();
   double forked_sandboxed = MedianMicros(1000, [&] {
     rexec::BufferedJobIo output;
-    rexec::RunProgram(sandboxed, program, {"p"}, {}, output).wait(io.waitScope);
+    rexec::RunProgram(context, program_sandboxed, {"p"}, {}, output).wait(io.waitScope);
   });
   // Spawning a command executor (once per executor, not per job) with and without it.
-  auto spawn_executor = [&](rexec::ExecutionContext& where) {
+  auto spawn_executor = [&](const std::shared_ptr<const rexec::ModuleTemplate>& module) {
     return MedianMicros(200, [&] {
-      rexec::CommandPool fresh(where, commands, 1, 1 << 20);
+      rexec::CommandPool fresh(context, module, 1, 1 << 20);
       rexec::BufferedJobIo output;
       fresh.Run("Trivial", state, {}, output).wait(io.waitScope);
     });
   };
-  double spawn = spawn_executor(context);
-  double spawn_sandboxed = spawn_executor(sandboxed);
+  double spawn = spawn_executor(commands);
+  double spawn_sandboxed = spawn_executor(commands_sandboxed);
   std::printf("| direct call in the worker (no isolation) | %.2f µs | 1× |\n", direct);
   std::printf("| warm executor process (command jobs) | %.1f µs | %.0f× |\n", executor,
               executor / direct);
-  std::printf("| fork per job (plain programs), no sandbox | %.0f µs | %.0f× |\n", forked,
-              forked / direct);
-  std::printf("| fork per job (plain programs), sandboxed (the default) | %.0f µs | %.0f× |\n",
+  std::printf("| fork of the module's template per job (plain programs), no sandbox | %.0f µs | %.0f× |\n",
+              forked, forked / direct);
+  std::printf("| fork of the module's template per job, sandboxed (the default) | %.0f µs | %.0f× |\n",
               forked_sandboxed, forked_sandboxed / direct);
   std::printf("| sandbox cost per plain-program job | +%.0f µs | |\n", forked_sandboxed - forked);
   std::printf("| new executor + first job, no sandbox | %.0f µs | |\n", spawn);
   std::printf("| new executor + first job, sandboxed | %.0f µs (+%.0f µs) | |\n",
               spawn_sandboxed, spawn_sandboxed - spawn);
+  std::printf("| module template start (exec, sandbox, link), once per module | %.0f µs | |\n",
+              template_start);
   return 0;
 }

@@ -17,9 +17,11 @@ namespace {
 constexpr char kUsage[] = R"(usage: rexec-worker [options]
 
 Serves rexec jobs: receives LLVM bitcode from rexec-send or the rexec C++ API, JIT-compiles it
-(machine code cached in memory and on disk) and runs each job in a child process. Bitcode is
-compiled by rexec-compile-server, a helper process found next to this binary, in
-<prefix>/libexec/rexec or in $REXEC_HELPER_DIR: a module that crashes LLVM fails its own job.
+(machine code cached in memory and on disk) and runs each job in a fresh process. Bitcode is
+compiled by rexec-compile-server and linked by rexec-module-template, one process per linked
+module from which its jobs are forked (never from the worker itself): helpers found next to this
+binary, in <prefix>/libexec/rexec or in $REXEC_HELPER_DIR. A module that crashes LLVM fails its
+own job.
 
 options:
   --listen HOST:PORT      where to listen (default 127.0.0.1:7070, or none with --queue; port 0
@@ -41,8 +43,9 @@ options:
   --cache-max-bytes BYTES bound the disk cache; least recently used entries go first
                           (default 2G; 0: unbounded)
   --memory-cache BYTES    memory for cached modules and objects (default 512M)
-  --max-linked N          modules kept linked and ready to run (default 256); others are
-                          relinked from the object cache when used again
+  --max-linked N          modules kept linked and ready to run, each in a template process of
+                          ~8 MB (default 64); others are relinked from the object cache when
+                          used again
   --max-module BYTES      largest module a client may upload (default 64M)
   --timeout SECONDS       wall-time limit for jobs that ask for none (default: none)
   --max-timeout SECONDS   no job may run longer (default: no maximum)

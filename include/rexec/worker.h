@@ -45,7 +45,7 @@ struct WorkerOptions {
   // unbounded.
   uint64_t max_disk_cache_bytes = 2ull << 30;
   uint64_t max_memory_cache_bytes = 512ull << 20;
-  size_t max_linked_modules = 256;
+  size_t max_linked_modules = 64;  // each one a module template process
 
   // Bounds on what clients may send. A bigger upload is refused.
   uint64_t max_module_bytes = 64ull << 20;

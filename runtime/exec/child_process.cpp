@@ -2,14 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -17,137 +14,93 @@
 namespace rexec {
 namespace {
 
-struct Pipe {
-  int read_end = -1;
-  int write_end = -1;
+// Descriptors made here and closed on every path out, unless released to their owners.
+class Descriptors {
+ public:
+  ~Descriptors() {
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  absl::Status Pipe(int& read_end, int& write_end) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) {
+      return absl::ResourceExhaustedError(absl::StrCat("pipe: ", std::strerror(errno)));
+    }
+    read_end = Keep(ends[0]);
+    write_end = Keep(ends[1]);
+    return absl::OkStatus();
+  }
+  absl::Status SocketPair(int& ours, int& theirs) {
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+      return absl::ResourceExhaustedError(absl::StrCat("socketpair: ", std::strerror(errno)));
+    }
+    ours = Keep(ends[0]);
+    theirs = Keep(ends[1]);
+    return absl::OkStatus();
+  }
+  // `fd` is no longer closed here.
+  int Release(int fd) {
+    for (int& kept : fds_) {
+      if (kept == fd) kept = -1;
+    }
+    return fd;
+  }
+
+ private:
+  int Keep(int fd) {
+    fds_.push_back(fd);
+    return fd;
+  }
+  std::vector<int> fds_;
 };
-
-absl::StatusOr<Pipe> MakePipe() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::ResourceExhaustedError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
-  return Pipe{fds[0], fds[1]};
-}
-
-void ClosePipe(const Pipe& pipe) {
-  if (pipe.read_end >= 0) close(pipe.read_end);
-  if (pipe.write_end >= 0) close(pipe.write_end);
-}
-
-// Runs in the child between fork() and the body: only simple system calls, no locks taken.
-void SetUpChild(pid_t parent, const Pipe& in, const Pipe& out, const Pipe& err,
-                const Sandbox* sandbox, const ChildLimits& limits, int extra_fd) {
-  if (dup2(in.read_end, 0) < 0 || dup2(out.write_end, 1) < 0 || dup2(err.write_end, 2) < 0) {
-    _exit(127);
-  }
-  if (extra_fd >= 0 && dup2(extra_fd, 3) < 0) _exit(127);
-  setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);  // the worker died before PDEATHSIG was armed
-
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-    sigaction(signal_number, &default_action, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-
-  if (sandbox != nullptr) sandbox->EnterInChild();  // needs its own descriptors until here
-  close_range(extra_fd >= 0 ? 4 : 3, ~0U, 0);
-  if (limits.memory_bytes != 0) {
-    rlimit limit{limits.memory_bytes, limits.memory_bytes};
-    setrlimit(RLIMIT_DATA, &limit);
-  }
-  // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
-  // and print again must show the first line while they run.
-  setvbuf(stdout, nullptr, _IOLBF, 0);
-}
-
-// The child runs on the worker's stack: an exception escaping user code must not unwind into the
-// worker's frames (kj would catch it and go on serving the worker's connections in the child).
-// noexcept makes it std::terminate, exactly as in a native program whose main() throws.
-void RunBody(kj::FunctionParam<void()>& body) noexcept { body(); }
 
 }  // namespace
 
 ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)
     : fd(fd), observer(events, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
 
-ChildProcess::ChildProcess(kj::UnixEventPort& events, pid_t pid, int pidfd)
-    : pid_(pid),
-      pidfd_(pidfd),
+ChildProcess::ChildProcess(kj::UnixEventPort& events, int pidfd, int status_fd)
+    : pidfd_(pidfd),
+      status_(status_fd),
       exit_observer_(events, pidfd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
 
 ChildProcess::~ChildProcess() noexcept(false) {
-  if (!reaped_) {
-    KillGroup();
-    int status;
-    waitpid(pid_, &status, 0);  // SIGKILL makes this prompt
-  }
+  if (!ended_) Kill();  // its template reaps it
 }
 
-absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Spawn(kj::LowLevelAsyncIoProvider& io,
-                                                          kj::UnixEventPort& events,
-                                                          const Sandbox* sandbox,
-                                                          const ChildLimits& limits,
-                                                          kj::FunctionParam<void()> body,
-                                                          int extra_fd) {
-  absl::StatusOr<Pipe> in = MakePipe();
-  if (!in.ok()) return in.status();
-  absl::StatusOr<Pipe> out = MakePipe();
-  if (!out.ok()) {
-    ClosePipe(*in);
-    return out.status();
+absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoProvider& io,
+                                                           kj::UnixEventPort& events,
+                                                           const ModuleTemplate& module,
+                                                           ModuleTemplate::JobKind kind,
+                                                           const ChildLimits& limits) {
+  using template_protocol::LaunchDescriptor;
+  Descriptors made;
+  ModuleTemplate::LaunchDescriptors theirs;
+  int stdin_write, stdout_read, stderr_read, channel, status_read;
+  for (absl::Status status :
+       {made.Pipe(theirs[LaunchDescriptor::kStdin], stdin_write),
+        made.Pipe(stdout_read, theirs[LaunchDescriptor::kStdout]),
+        made.Pipe(stderr_read, theirs[LaunchDescriptor::kStderr]),
+        made.SocketPair(channel, theirs[LaunchDescriptor::kChannel]),
+        made.Pipe(status_read, theirs[LaunchDescriptor::kStatus])}) {
+    if (!status.ok()) return status;
   }
-  absl::StatusOr<Pipe> err = MakePipe();
-  if (!err.ok()) {
-    ClosePipe(*in);
-    ClosePipe(*out);
-    return err.status();
-  }
+  absl::StatusOr<int> pidfd = module.Launch(kind, limits.memory_bytes, theirs);
+  if (!pidfd.ok()) return pidfd.status();
 
-  std::fflush(nullptr);  // or the child would flush the worker's pending stdio output too
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    int error = errno;
-    ClosePipe(*in);
-    ClosePipe(*out);
-    ClosePipe(*err);
-    return absl::ResourceExhaustedError(absl::StrCat("fork: ", std::strerror(error)));
-  }
-  if (pid == 0) {
-    SetUpChild(parent, *in, *out, *err, sandbox, limits, extra_fd);
-    RunBody(body);
-    _exit(127);  // unreachable: the body ends the process
-  }
-
-  close(in->read_end);
-  close(out->write_end);
-  close(err->write_end);
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    int error = errno;
-    kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
-    close(in->write_end);
-    close(out->read_end);
-    close(err->read_end);
-    return absl::InternalError(absl::StrCat("pidfd_open: ", std::strerror(error)));
-  }
-  setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
-
-  kj::Own<ChildProcess> child(new ChildProcess(events, pid, pidfd),
-                             kj::_::HeapDisposer<ChildProcess>::instance);
-  fcntl(out->read_end, F_SETFL, O_NONBLOCK);
-  fcntl(err->read_end, F_SETFL, O_NONBLOCK);
-  child->stdout_ = kj::heap<ChildOutput>(events, out->read_end);
-  child->stderr_ = kj::heap<ChildOutput>(events, err->read_end);
-  child->stdin_ = io.wrapOutputFd(in->write_end, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  kj::Own<ChildProcess> child(new ChildProcess(events, *pidfd, made.Release(status_read)),
+                              kj::_::HeapDisposer<ChildProcess>::instance);
+  fcntl(stdout_read, F_SETFL, O_NONBLOCK);
+  fcntl(stderr_read, F_SETFL, O_NONBLOCK);
+  fcntl(status_read, F_SETFL, O_NONBLOCK);
+  child->stdout_ = kj::heap<ChildOutput>(events, made.Release(stdout_read));
+  child->stderr_ = kj::heap<ChildOutput>(events, made.Release(stderr_read));
+  child->stdin_ = io.wrapOutputFd(made.Release(stdin_write),
+                                  kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  child->channel_ = io.wrapSocketFd(made.Release(channel),
+                                    kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   return child;
 }
 
@@ -158,21 +111,20 @@ kj::Maybe<kj::AsyncOutputStream&> ChildProcess::input() {
 
 kj::Promise<int> ChildProcess::OnExit() {
   return exit_observer_.whenBecomesReadable().then([this]() -> int {
-    // The child is a zombie now, so its pid (and group id) cannot have been reused: end whatever
-    // it left running in its group, which could otherwise hold the output pipes open forever.
-    KillGroup();
+    ended_ = true;
+    // The shim wrote the job's status before it exited; without one, it was killed (by rexec,
+    // at a limit, or with its template) before the job ended.
     int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    ssize_t got;
+    while ((got = read(status_.get(), &status, sizeof status)) < 0 && errno == EINTR) {
     }
-    reaped_ = true;
-    return status;
+    return got == sizeof status ? status : SIGKILL;
   });
 }
 
-void ChildProcess::KillGroup() {
-  if (reaped_) return;  // the pid may already belong to someone else
-  kill(-pid_, SIGKILL);
-  kill(pid_, SIGKILL);
+void ChildProcess::Kill() {
+  if (ended_) return;
+  syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 
 }  // namespace rexec

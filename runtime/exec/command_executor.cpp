@@ -23,7 +23,7 @@ using command_protocol::RequestHeader;
 using command_protocol::ResponseHeader;
 using command_protocol::Status;
 
-// Where ChildProcess::Spawn puts the control channel.
+// The job's channel (jit/template_protocol.h).
 constexpr int kControlFd = 3;
 
 // Sets a soft limit, with system calls only when it differs from the previous job's.

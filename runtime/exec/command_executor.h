@@ -12,7 +12,7 @@
 
 namespace rexec {
 
-// Serves on descriptor 3 (ChildProcess::Spawn's `extra_fd`).
+// Serves on descriptor 3, the job's channel (jit/template_protocol.h).
 [[noreturn]] void ServeCommands(const LinkedModule& module);
 
 }  // namespace rexec

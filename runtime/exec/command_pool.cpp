@@ -13,7 +13,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/exec/child_process.h"
-#include "runtime/exec/command_executor.h"
 #include "runtime/exec/command_protocol.h"
 #include "runtime/exec/output_pump.h"
 
@@ -52,7 +51,7 @@ struct CommandPool::Job {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
-CommandPool::CommandPool(ExecutionContext& context, std::shared_ptr<const LinkedModule> module,
+CommandPool::CommandPool(ExecutionContext& context, std::shared_ptr<const ModuleTemplate> module,
                          size_t max_executors, uint64_t max_state_bytes)
     : context_(context),
       module_(std::move(module)),
@@ -66,23 +65,13 @@ CommandPool::~CommandPool() noexcept(false) {
 }
 
 absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn() {
-  int sockets[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
-    return absl::ResourceExhaustedError(absl::StrCat("socketpair: ", std::strerror(errno)));
-  }
-  const LinkedModule& module = *module_;
-  absl::StatusOr<kj::Own<ChildProcess>> child = ChildProcess::Spawn(
-      context_.io, context_.events, context_.sandbox, ChildLimits{},
-      [&] { ServeCommands(module); }, sockets[1]);
-  close(sockets[1]);
-  if (!child.ok()) {
-    close(sockets[0]);
-    return child.status();
-  }
+  absl::StatusOr<kj::Own<ChildProcess>> child =
+      ChildProcess::Launch(context_.io, context_.events, *module_,
+                           ModuleTemplate::JobKind::kExecutor, ChildLimits{});
+  if (!child.ok()) return child.status();
   auto executor = kj::heap<Executor>();
   executor->process = kj::mv(*child);
-  executor->control = context_.io.wrapSocketFd(sockets[0],
-                                               kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  executor->control = executor->process->TakeChannel();
   executor->exit = executor->process->OnExit().fork();
   Executor* raw = executor.get();
   executor->watch = executor->exit.addBranch()
@@ -181,7 +170,7 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
     watchdog = context_.timer.afterDelay(job.limits.wall_time_ms * kj::MILLISECONDS)
                    .then([&executor, &job] {
                      job.timed_out = true;
-                     executor.process->KillGroup();
+                     executor.process->Kill();
                    })
                    .eagerlyEvaluate(nullptr);
   }
@@ -205,7 +194,7 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                            h.type_bytes <= kMaxExceptionTextBytes &&
                            h.message_bytes <= kMaxExceptionTextBytes;
             if (!bounded) {
-              executor.process->KillGroup();
+              executor.process->Kill();
               return kj::Maybe<JobOutcome>(JobOutcome::Failed(
                   JobOutcome::Stage::kInternal, "the command executor sent a malformed answer"));
             }
@@ -296,7 +285,7 @@ CommandPoolSet::CommandPoolSet(ExecutionContext& context, size_t max_pools,
       max_state_bytes_(max_state_bytes) {}
 
 std::shared_ptr<CommandPool> CommandPoolSet::For(
-    const std::shared_ptr<const LinkedModule>& module) {
+    const std::shared_ptr<const ModuleTemplate>& module) {
   auto it = pools_.find(module.get());
   if (it == pools_.end()) {
     if (pools_.size() >= max_pools_) {

@@ -1,8 +1,9 @@
 // Runs command jobs of one module on a pool of warm executor processes.
 //
 // A command job is a function call, not a program: forking per job (about a millisecond) would
-// cost more than the job. Each executor is forked once from the worker after the module is
-// linked, runs the module's initializers, then serves jobs one at a time (command_executor.h).
+// cost more than the job. Each executor is forked once from the module's template
+// (jit/module_template.h), runs the module's initializers, then serves jobs one at a time
+// (command_executor.h).
 // The pool starts executors on demand up to its size, queues jobs beyond that, and replaces an
 // executor that crashed, called exit() or hit a limit. The worker never trusts an executor's
 // answer: sizes are bounded and a malformed answer ends that executor.
@@ -24,7 +25,7 @@ namespace rexec {
 
 class CommandPool {
  public:
-  CommandPool(ExecutionContext& context, std::shared_ptr<const LinkedModule> module,
+  CommandPool(ExecutionContext& context, std::shared_ptr<const ModuleTemplate> module,
               size_t max_executors, uint64_t max_state_bytes);
   ~CommandPool() noexcept(false);
 
@@ -45,7 +46,7 @@ class CommandPool {
   kj::Promise<JobOutcome> RunOn(Executor& executor, Job& job);
 
   ExecutionContext& context_;
-  std::shared_ptr<const LinkedModule> module_;
+  std::shared_ptr<const ModuleTemplate> module_;
   const size_t max_executors_;
   const uint64_t max_state_bytes_;
   size_t live_ = 0;
@@ -60,7 +61,7 @@ class CommandPoolSet {
   CommandPoolSet(ExecutionContext& context, size_t max_pools, size_t executors_per_pool,
                  uint64_t max_state_bytes);
 
-  std::shared_ptr<CommandPool> For(const std::shared_ptr<const LinkedModule>& module);
+  std::shared_ptr<CommandPool> For(const std::shared_ptr<const ModuleTemplate>& module);
 
   // Executor processes alive in the pools kept here.
   size_t live_executors() const;
@@ -75,7 +76,7 @@ class CommandPoolSet {
   const size_t executors_per_pool_;
   const uint64_t max_state_bytes_;
   uint64_t clock_ = 0;
-  std::map<const LinkedModule*, Entry> pools_;
+  std::map<const ModuleTemplate*, Entry> pools_;
 };
 
 }  // namespace rexec

@@ -45,7 +45,7 @@ kj::Promise<void> OutputPump::Pump(OutputKind kind) {
     if (limit_bytes_ != 0 && written_bytes_ + size > limit_bytes_) {
       size = limit_bytes_ - written_bytes_;
       limit_hit_ = true;
-      child_.KillGroup();
+      child_.Kill();
     }
     written_bytes_ += size;
     kj::Promise<void> written = kj::READY_NOW;

@@ -1,29 +1,16 @@
 #include "runtime/exec/program_executor.h"
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 
 #include "runtime/exec/child_process.h"
-#include "runtime/exec/child_runtime.h"
 #include "runtime/exec/output_pump.h"
-
-extern char** environ;
 
 namespace rexec {
 namespace {
 
 constexpr size_t kChunkBytes = 64 * 1024;
-
-void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); }
-
-// The child's whole life: what a C runtime's _start would do, with rexec's exit path.
-[[noreturn]] void StartProgram(const LinkedModule& module, char** argv, int argc) {
-  if (module.fini() != nullptr) AtChildExit(&CallFini, reinterpret_cast<void*>(module.fini()));
-  module.init()();
-  ExitChild(module.main()(argc, argv, environ));
-}
 
 // One program run; lives until its promise completes.
 struct RunningProgram {
@@ -83,26 +70,27 @@ JobOutcome ProcessEnded(int wait_status, bool timed_out, bool output_limit_hit,
 }
 
 kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
-                                   std::shared_ptr<const LinkedModule> module,
+                                   std::shared_ptr<const ModuleTemplate> module,
                                    std::vector<std::string> argv, const JobLimits& limits,
                                    JobIo& io) {
-  if (module->main() == nullptr) {
+  if (!module->has_main()) {
     return JobOutcome::Failed(JobOutcome::Stage::kRequest,
                               "the module has no main() to run as a program");
   }
-  // Built before fork: the child should allocate as little as possible before main().
-  std::vector<char*> argv_pointers;
-  for (std::string& arg : argv) argv_pointers.push_back(arg.data());
-  argv_pointers.push_back(nullptr);
-  const int argc = static_cast<int>(argv.size());
-
   absl::StatusOr<kj::Own<ChildProcess>> child =
-      ChildProcess::Spawn(context.io, context.events, context.sandbox,
-                          ChildLimits{limits.memory_bytes},
-                          [&] { StartProgram(*module, argv_pointers.data(), argc); });
+      ChildProcess::Launch(context.io, context.events, *module,
+                           ModuleTemplate::JobKind::kProgram, ChildLimits{limits.memory_bytes});
   if (!child.ok()) {
     return JobOutcome::Failed(JobOutcome::Stage::kStart, std::string(child.status().message()));
   }
+  // The arguments go to the job itself, never through its template.
+  kj::Own<kj::AsyncIoStream> channel = (*child)->TakeChannel();
+  auto arguments = kj::heap(template_protocol::EncodeArguments(argv));
+  kj::Promise<void> arguments_sent =
+      channel->write(arguments->data(), arguments->size())
+          .attach(kj::mv(arguments), kj::mv(channel))
+          .catch_([](kj::Exception&&) {})  // the job ended first: its status says how
+          .eagerlyEvaluate(nullptr);
 
   auto run = kj::heap<RunningProgram>(kj::mv(*child), io, limits);
   RunningProgram& job = *run;
@@ -115,7 +103,7 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
     watchdog = context.timer.afterDelay(limits.wall_time_ms * kj::MILLISECONDS)
                    .then([&job] {
                      job.timed_out = true;
-                     job.child->KillGroup();
+                     job.child->Kill();
                    })
                    .eagerlyEvaluate(nullptr);
   }
@@ -127,8 +115,8 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
         return job.output.Finish().then([&job, status] { return job.Outcome(status); });
       })
       // An attachment outlives the promise it is attached to: the pumps go before the job.
-      .attach(kj::mv(input_done), kj::mv(watchdog))
-      .attach(kj::mv(run), kj::mv(module), kj::mv(argv), kj::mv(argv_pointers));
+      .attach(kj::mv(input_done), kj::mv(watchdog), kj::mv(arguments_sent))
+      .attach(kj::mv(run), kj::mv(module));
 }
 
 }  // namespace rexec

@@ -1,7 +1,8 @@
-// Runs a plain program (`int main(int, char**)`) of a linked module in a fresh child process.
+// Runs a plain program (`int main(int, char**)`) of a linked module in a fresh process.
 //
-// Each run forks the worker after the module is linked but before any of its initializers ran,
-// so every run sees fresh globals, exactly like a new process. Output is pumped to the JobIo as
+// Each run is a fork of the module's template (jit/module_template.h), taken after the module
+// was linked but before any of its initializers ran, so every run sees fresh globals, exactly
+// like a new process. Output is pumped to the JobIo as
 // it arrives, stdin is pulled from it as the child reads, and the wall-time and output limits are
 // enforced by killing the child's process group.
 #pragma once
@@ -16,8 +17,7 @@
 
 #include "runtime/exec/job_io.h"
 #include "runtime/exec/job_outcome.h"
-#include "runtime/jit/jit_session.h"
-#include "runtime/sandbox/sandbox.h"
+#include "runtime/jit/module_template.h"
 
 namespace rexec {
 
@@ -25,7 +25,6 @@ struct ExecutionContext {
   kj::LowLevelAsyncIoProvider& io;
   kj::UnixEventPort& events;
   kj::Timer& timer;
-  const Sandbox* sandbox = nullptr;  // null: jobs run unsandboxed (--sandbox off)
 };
 
 struct JobLimits {
@@ -41,7 +40,7 @@ JobOutcome ProcessEnded(int wait_status, bool timed_out, bool output_limit_hit,
 
 // `argv[0]` is the program's name. `io` must outlive the returned promise.
 kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
-                                   std::shared_ptr<const LinkedModule> module,
+                                   std::shared_ptr<const ModuleTemplate> module,
                                    std::vector<std::string> argv, const JobLimits& limits,
                                    JobIo& io);
 

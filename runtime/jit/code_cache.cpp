@@ -34,18 +34,18 @@ CompileProcessOptions CompileServerOptions(const std::string& fingerprint,
 }  // namespace
 
 CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
-                     std::span<const InterposedSymbol> interposed, const Sandbox* sandbox)
+                     const Sandbox* sandbox)
     : modules_(modules),
       objects_(objects),
       max_linked_modules_(max_linked_modules),
       compiler_(ValueOrDie(ObjectCompiler::ForHost())),
       compile_process_(std::make_unique<CompileProcess>(
           CompileServerOptions(compiler_->codegen_fingerprint(), sandbox))),
-      jit_(ValueOrDie(JitSession::Create(interposed))) {}
+      template_options_{ValueOrDie(FindHelperBinary("rexec-module-template")), sandbox} {}
 
 CodeCache::~CodeCache() noexcept(false) {
   in_flight_.clear();
-  linked_.clear();  // unlinks before jit_ goes away
+  linked_.clear();
 }
 
 LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
@@ -75,17 +75,18 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
     objects_.Put(object_key, object).IgnoreError();
   }
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::shared_ptr<LinkedModule>> linked = jit_->Link(hash, *object);
+  absl::StatusOr<std::shared_ptr<ModuleTemplate>> linked =
+      ModuleTemplate::Start(template_options_, hash, *object);
   loaded.link_us = MicrosecondsSince(start);
   if (linked.ok()) {
-    loaded.module = std::shared_ptr<const LinkedModule>(std::move(*linked));
+    loaded.module = std::shared_ptr<const ModuleTemplate>(std::move(*linked));
   } else {
     loaded.module = linked.status();
   }
   return loaded;
 }
 
-void CodeCache::Remember(const ContentHash& hash, std::shared_ptr<const LinkedModule> module) {
+void CodeCache::Remember(const ContentHash& hash, std::shared_ptr<const ModuleTemplate> module) {
   lru_.push_front(hash);
   linked_[hash] = Linked{std::move(module), lru_.begin()};
   while (linked_.size() > max_linked_modules_) {
@@ -104,6 +105,11 @@ kj::Promise<LoadedCode> CodeCache::Load(const ContentHash& hash) {
     } else {
       ++it;
     }
+  }
+  if (auto it = linked_.find(hash); it != linked_.end() && !it->second.module->healthy()) {
+    lru_.erase(it->second.lru_position);
+    linked_.erase(it);  // its template ended: the next job starts a new one
+    stats_.linked_modules = linked_.size();
   }
   if (auto it = linked_.find(hash); it != linked_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru_position);

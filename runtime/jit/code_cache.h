@@ -1,13 +1,13 @@
 // From a module hash to linked, runnable code, doing each expensive step at most once.
 //
-//   linked modules (memory, LRU)  ->  object cache (BlobStore)  ->  code generation
-//                                                         bitcode from the module store
+//   module templates (LRU)  ->  object cache (BlobStore)  ->  code generation
+//                                                    bitcode from the module store
 //
-// Code generation runs in the compile server (compile_process.h), never in the worker: bitcode
-// is untrusted, and LLVM may crash or abort on it. Compiling and linking are driven from a
-// background thread. Concurrent requests for the same
-// module share one compilation. A LinkedModule is shared with the jobs that use it, so evicting
-// it from the cache never pulls code from under a running job.
+// Neither step runs in the worker: bitcode is untrusted and LLVM may crash or abort on it, so
+// code generation runs in the compile server (compile_process.h) and linking in the module's
+// template process (module_template.h), where its jobs start. Both are driven from a background
+// thread. Concurrent requests for the same module share one build. A template is shared with the
+// jobs that use it, so evicting it from the cache never ends a running job.
 #pragma once
 
 #include <kj/async.h>
@@ -20,7 +20,7 @@
 #include "core/event_loop_thread.h"
 #include "runtime/store/blob_store.h"
 #include "runtime/jit/compile_process.h"
-#include "runtime/jit/jit_session.h"
+#include "runtime/jit/module_template.h"
 #include "runtime/jit/object_compiler.h"
 
 namespace rexec {
@@ -34,7 +34,7 @@ struct CodeCacheStats {
 };
 
 struct LoadedCode {
-  absl::StatusOr<std::shared_ptr<const LinkedModule>> module;
+  absl::StatusOr<std::shared_ptr<const ModuleTemplate>> module;
   uint64_t compile_us = 0;
   uint64_t link_us = 0;
   bool compile_cached = false;  // object came from the cache
@@ -43,9 +43,9 @@ struct LoadedCode {
 
 class CodeCache {
  public:
-  // `sandbox` (may be null) holds the compile server.
+  // `sandbox` (may be null) holds the compile server and the module templates.
   CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
-            std::span<const InterposedSymbol> interposed, const Sandbox* sandbox = nullptr);
+            const Sandbox* sandbox = nullptr);
   ~CodeCache() noexcept(false);
 
   const TargetDescription& target() const { return compiler_->target(); }
@@ -59,11 +59,11 @@ class CodeCache {
 
  private:
   struct Linked {
-    std::shared_ptr<const LinkedModule> module;
+    std::shared_ptr<const ModuleTemplate> module;
     std::list<ContentHash>::iterator lru_position;
   };
   LoadedCode BuildOnBackgroundThread(const ContentHash& hash);
-  void Remember(const ContentHash& hash, std::shared_ptr<const LinkedModule> module);
+  void Remember(const ContentHash& hash, std::shared_ptr<const ModuleTemplate> module);
 
   BlobStore& modules_;
   BlobStore& objects_;
@@ -72,7 +72,7 @@ class CodeCache {
   // never reads bitcode.
   std::unique_ptr<ObjectCompiler> compiler_;
   std::unique_ptr<CompileProcess> compile_process_;  // used on the background thread only
-  std::shared_ptr<JitSession> jit_;
+  ModuleTemplateOptions template_options_;
   EventLoopThread thread_;
   absl::flat_hash_map<ContentHash, Linked> linked_;
   std::list<ContentHash> lru_;

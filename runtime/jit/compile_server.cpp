@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/frame_io.h"
 #include "runtime/jit/compile_protocol.h"
 #include "runtime/jit/object_compiler.h"
 
@@ -22,7 +23,7 @@ int reply_fd = -1;
 // the message as this compile's error, then end the process (LLVM's state is not trustworthy
 // after a fatal error, so the server never serves on).
 [[noreturn]] void ReportFatalErrorAndExit(void*, const char* reason, bool) {
-  compile_protocol::WriteFrame(reply_fd, FrameKind::kError, absl::StrCat("LLVM ERROR: ", reason),
+  WriteFrame(reply_fd, FrameKind::kError, absl::StrCat("LLVM ERROR: ", reason),
                                std::nullopt)
       .IgnoreError();
   _exit(70);
@@ -38,19 +39,19 @@ int ServeCompiles(int in_fd, int out_fd, const CompileServerOptions& options) {
   absl::StatusOr<std::unique_ptr<ObjectCompiler>> compiler =
       ObjectCompiler::ForHost(options.register_asm_parser);
   if (!compiler.ok()) {
-    compile_protocol::WriteFrame(out_fd, FrameKind::kError, std::string(compiler.status().message()),
+    WriteFrame(out_fd, FrameKind::kError, std::string(compiler.status().message()),
                                  std::nullopt)
         .IgnoreError();
     return 1;
   }
-  if (!compile_protocol::WriteFrame(out_fd, FrameKind::kReady,
+  if (!WriteFrame(out_fd, FrameKind::kReady,
                                     (*compiler)->codegen_fingerprint(), std::nullopt)
            .ok()) {
     return 1;
   }
   while (true) {
-    absl::StatusOr<compile_protocol::Frame> request =
-        compile_protocol::ReadFrame(in_fd, options.max_bitcode_bytes, std::nullopt);
+    absl::StatusOr<Frame> request =
+        ReadFrame(in_fd, options.max_bitcode_bytes, std::nullopt);
     if (!request.ok()) {
       // The worker closed the pipe (it is done with this server), or broke the protocol.
       return absl::IsOutOfRange(request.status()) ? 0 : 1;
@@ -58,9 +59,9 @@ int ServeCompiles(int in_fd, int out_fd, const CompileServerOptions& options) {
     if (request->kind != FrameKind::kBitcode) return 1;
     absl::StatusOr<std::string> object = (*compiler)->Compile(request->payload);
     absl::Status replied =
-        object.ok() ? compile_protocol::WriteFrame(out_fd, FrameKind::kObject, *object,
+        object.ok() ? WriteFrame(out_fd, FrameKind::kObject, *object,
                                                    std::nullopt)
-                    : compile_protocol::WriteFrame(out_fd, FrameKind::kError,
+                    : WriteFrame(out_fd, FrameKind::kError,
                                                    std::string(object.status().message()), std::nullopt);
     if (!replied.ok()) return 1;
   }

@@ -98,7 +98,7 @@ bool MountTmpfs(const char* target, const FixedText& options) {
 
 }  // namespace
 
-const char* EnterJobFilesystem(const JobFilesystemOptions& options) {
+const char* BuildSystemView() {
   // Nothing done here may reach the host's mount table.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "make / private";
   if (!MountTmpfs(kNewRoot, TmpfsOptions(1 << 20, "0755"))) return "mount the new root";
@@ -151,25 +151,10 @@ const char* EnterJobFilesystem(const JobFilesystemOptions& options) {
   for (const auto& link : links) {
     if (symlink(link[0], RootPath("dev", link[1]).c_str()) != 0) return "link in /dev";
   }
-  if (mkdir(RootPath("dev", "shm").c_str(), 01777) != 0 ||
-      !MountTmpfs(RootPath("dev", "shm").c_str(), TmpfsOptions(options.scratch_bytes, "1777"))) {
-    return "mount /dev/shm";
-  }
-
-  if (mount("proc", RootPath("proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-            nullptr) != 0) {
-    return "mount /proc";
-  }
-  if (!MountTmpfs(RootPath("tmp").c_str(), TmpfsOptions(options.scratch_bytes, "1777"))) {
-    return "mount /tmp";
-  }
-  if (!MountTmpfs(RootPath("work").c_str(), TmpfsOptions(options.scratch_bytes, "0755")
-                                                .Append(",uid=")
-                                                .Append(options.owner_uid)
-                                                .Append(",gid=")
-                                                .Append(options.owner_gid))) {
-    return "mount /work";
-  }
+  if (mkdir(RootPath("dev", "shm").c_str(), 01777) != 0) return "create /dev/shm";
+  // The kernel lets a user namespace mount a new /proc only where a complete one is already
+  // visible; each job mounts its own over this one (MountJobScratch) before any user code runs.
+  if (!BindMount("/proc", RootPath("proc").c_str(), false)) return "bind /proc";
 
   if (syscall(SYS_pivot_root, kNewRoot, RootPath(".old").c_str()) != 0) return "pivot_root";
   if (chdir("/") != 0 || umount2("/.old", MNT_DETACH) != 0 || rmdir("/.old") != 0) {
@@ -178,6 +163,24 @@ const char* EnterJobFilesystem(const JobFilesystemOptions& options) {
   if (mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | LockedFlags("/"),
             nullptr) != 0) {
     return "make the root read-only";
+  }
+  return nullptr;
+}
+
+const char* MountJobScratch(const JobFilesystemOptions& options) {
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    return "mount /proc";
+  }
+  if (!MountTmpfs("/dev/shm", TmpfsOptions(options.scratch_bytes, "1777"))) {
+    return "mount /dev/shm";
+  }
+  if (!MountTmpfs("/tmp", TmpfsOptions(options.scratch_bytes, "1777"))) return "mount /tmp";
+  if (!MountTmpfs("/work", TmpfsOptions(options.scratch_bytes, "0755")
+                               .Append(",uid=")
+                               .Append(options.owner_uid)
+                               .Append(",gid=")
+                               .Append(options.owner_gid))) {
+    return "mount /work";
   }
   if (chdir("/work") != 0) return "enter /work";
   return nullptr;

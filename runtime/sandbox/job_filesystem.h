@@ -11,8 +11,10 @@
 //   /tmp                             private, writable, sized
 // Nothing else: no worker cache, no home directories, no other process's /proc, no /sys.
 //
-// Built inside the job's new mount namespace by the job's first process, which holds
-// capabilities over that namespace only. Async-signal-safe: it runs between fork() and the job.
+// Built in two steps, by processes that hold capabilities over their own mount namespace only:
+// the read-only system view once per mount namespace that jobs are copied from (a module
+// template's), and the private, sized, writable parts by each job's init in the job's own copy
+// of it. Async-signal-safe: both may run between fork() and the job.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +28,14 @@ struct JobFilesystemOptions {
   gid_t owner_gid;
 };
 
-// Builds the view and makes it the process's root, with /work as its working directory. On
-// failure returns the step that failed (errno says why); nullptr on success.
-const char* EnterJobFilesystem(const JobFilesystemOptions& options);
+// Builds the read-only system view in the calling process's (private) mount namespace and makes
+// it the root; /proc, /tmp, /work and /dev/shm are empty mount points in it. On failure returns
+// the step that failed (errno says why); nullptr on success.
+const char* BuildSystemView();
+
+// In a job's own mount and pid namespaces, copied from one where BuildSystemView() ran: mounts
+// the job's /proc and its private /work, /tmp and /dev/shm, and enters /work. Same result
+// convention as BuildSystemView().
+const char* MountJobScratch(const JobFilesystemOptions& options);
 
 }  // namespace rexec

@@ -10,12 +10,13 @@
 // private IPC and hostname, no_new_privs, a seccomp filter (syscall_filter.h) and resource
 // limits (processes, open files, file size, no core dumps).
 //
-// Shape: the worker's child joins the namespaces and stays outside as the job's shim, so the
-// worker keeps waiting on its own child and gets the job's exit status unchanged. Its child is
-// init (pid 1) of the new pid namespace, which builds the filesystem view; init's child is the
-// job (pid 2). The job cannot be pid 1: init ignores every signal it has no handler for, so a
-// job's own abort() would not end it. Cost: two forks and a few dozen system calls per job
-// (bench/isolation_cost measures it).
+// Shape (sandbox_entry.h): a shim joins the namespaces and stays outside, waiting; its child is
+// init (pid 1) of the new pid namespace, which mounts the job's private directories; init's
+// child is the job (pid 2). The job cannot be pid 1: init ignores every signal it has no handler
+// for, so a job's own abort() would not end it. Jobs start from module templates
+// (template_sandbox.h), whose mount namespace already holds the read-only system view, so a job
+// pays for two forks and a few mounts (bench/isolation_cost measures it). Helpers that run no
+// user code but read untrusted input (the compile server) enter through EnterInChild().
 #pragma once
 
 #include <sys/types.h>
@@ -56,6 +57,12 @@ class Sandbox {
 
   // The id jobs have outside their namespace.
   uid_t host_uid() const { return host_uid_; }
+
+  // What a module template needs to enter the sandbox itself (template_sandbox.h): it is
+  // started with exec, clean, and given these descriptors and options.
+  int user_namespace_fd() const { return user_namespace_; }
+  int network_namespace_fd() const { return network_namespace_; }
+  const SandboxOptions& options() const { return options_; }
 
  private:
   Sandbox() = default;

@@ -59,8 +59,8 @@ void FillOutcome(const JobOutcome& outcome, wire::JobResult::Builder result) {
   }
 }
 
-std::string UnknownCommandMessage(const LinkedModule& module, const std::string& name) {
-  std::vector<std::string> names = module.command_names();
+std::string UnknownCommandMessage(const ModuleTemplate& module, const std::string& name) {
+  const std::vector<std::string>& names = module.command_names();
   if (names.empty()) return absl::StrCat("the module defines no commands (asked for '", name, "')");
   return absl::StrCat("the module has no command named '", name,
                       "'; it has: ", absl::StrJoin(names, ", "));
@@ -128,8 +128,8 @@ kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobI
         }
         JobIo& job_io = *io;
         if (!is_program) {
-          const std::shared_ptr<const LinkedModule>& module = *loaded.module;
-          if (module->command(command_name) == nullptr) {
+          const std::shared_ptr<const ModuleTemplate>& module = *loaded.module;
+          if (!module->has_command(command_name)) {
             Finish(state,
                    JobOutcome::Failed(JobOutcome::Stage::kRequest,
                                       UnknownCommandMessage(*module, command_name)),

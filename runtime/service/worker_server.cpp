@@ -15,7 +15,6 @@
 #include "absl/strings/str_join.h"
 #include "core/host_port.h"
 #include "core/tls_context.h"
-#include "runtime/exec/child_runtime.h"
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/service/metrics_server.h"
 #include "runtime/service/queue_consumer.h"
@@ -139,8 +138,8 @@ struct WorkerServer::State {
         sandbox(std::move(job_sandbox)),
         modules(std::move(module_store)),
         objects(std::move(object_store)),
-        code(*modules, *objects, options.max_linked_modules, ChildRuntimeSymbols(), sandbox.get()),
-        execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer(), sandbox.get()},
+        code(*modules, *objects, options.max_linked_modules, sandbox.get()),
+        execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
         worker_state{options, *modules, *objects, code, execution, command_pools, metrics, {}},

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <thread>
 
-#include "runtime/exec/child_runtime.h"
 #include "tests/support/compile_source.h"
 
 namespace rexec {
@@ -29,7 +28,7 @@ class CodeCacheTest : public ::testing::Test {
 
 TEST_F(CodeCacheTest, MissingModuleIsNotFound) {
   std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
-  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
+  CodeCache cache(*modules, *objects, 8);
   LoadedCode loaded = cache.Load(ContentHash::Of("nothing")).wait(io_->waitScope);
   EXPECT_EQ(loaded.module.status().code(), absl::StatusCode::kNotFound);
 }
@@ -38,7 +37,7 @@ TEST_F(CodeCacheTest, ConcurrentRequestsShareOneCompilation) {
   Module module = CompileSource("int main() { return 0; }");
   std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
   ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
+  CodeCache cache(*modules, *objects, 8);
 
   auto first = cache.Load(module.hash);
   auto second = cache.Load(module.hash);
@@ -59,7 +58,7 @@ TEST_F(CodeCacheTest, ARequestJoiningABuildThatMissedAnUploadStillGetsTheModule)
   // missing; a request made after the upload that joins that build must still succeed.
   Module module = CompileSource("int main() { return 0; }");
   std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
-  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
+  CodeCache cache(*modules, *objects, 8);
   auto before_upload = cache.Load(module.hash);
   // Give the background thread time to find the module missing; its answer is not delivered
   // until this thread's event loop runs, so the next Load joins that build.
@@ -77,13 +76,13 @@ TEST_F(CodeCacheTest, RestartReusesCompiledObjectsFromDisk) {
   {
     std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
     ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-    CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
+    CodeCache cache(*modules, *objects, 8);
     LoadedCode cold = cache.Load(module.hash).wait(io_->waitScope);
     ASSERT_TRUE(cold.module.ok());
     EXPECT_FALSE(cold.compile_cached);
   }
   std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
-  CodeCache restarted(*modules, *objects, 8, ChildRuntimeSymbols());
+  CodeCache restarted(*modules, *objects, 8);
   LoadedCode warm = restarted.Load(module.hash).wait(io_->waitScope);
   ASSERT_TRUE(warm.module.ok()) << warm.module.status();
   EXPECT_TRUE(warm.compile_cached);
@@ -95,7 +94,7 @@ TEST_F(CodeCacheTest, LinkFailuresAreReportedAndNotCached) {
   Module module = CompileSource("int missing();\nint main() { return missing(); }");
   std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
   ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());
-  CodeCache cache(*modules, *objects, 8, ChildRuntimeSymbols());
+  CodeCache cache(*modules, *objects, 8);
   for (int attempt = 0; attempt < 2; ++attempt) {
     LoadedCode loaded = cache.Load(module.hash).wait(io_->waitScope);
     EXPECT_EQ(loaded.module.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -105,7 +104,7 @@ TEST_F(CodeCacheTest, LinkFailuresAreReportedAndNotCached) {
 
 TEST_F(CodeCacheTest, LinkedModulesAreBounded) {
   std::unique_ptr<BlobStore> modules = Open("modules"), objects = Open("objects");
-  CodeCache cache(*modules, *objects, 2, ChildRuntimeSymbols());
+  CodeCache cache(*modules, *objects, 2);
   for (int i = 0; i < 4; ++i) {
     Module module = CompileSource("int main() { return " + std::to_string(i) + "; }");
     ASSERT_TRUE(modules->Put(module.hash, std::make_shared<std::string>(module.bitcode)).ok());

@@ -7,16 +7,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "runtime/exec/child_runtime.h"
-#include "runtime/jit/jit_session.h"
-#include "runtime/jit/object_compiler.h"
-#include "tests/support/compile_source.h"
+#include "tests/support/link_source.h"
 
 namespace rexec {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::CompileSource;
 
 // Commands that echo, count, print, throw, crash, exit, hang and pause, each taking its state as
 // text; the module's initializer prints too.
@@ -72,17 +68,8 @@ class CommandPoolTest : public ::testing::Test {
         context_{*io_->lowLevelProvider, io_->unixEventPort, io_->provider->getTimer()} {}
 
   void SetUp() override {
-    auto compiler = ObjectCompiler::ForHost();
-    ASSERT_TRUE(compiler.ok());
-    auto session = JitSession::Create(ChildRuntimeSymbols());
-    ASSERT_TRUE(session.ok());
-    session_ = std::move(*session);
-    Module module = CompileSource(kCommands);
-    auto object = (*compiler)->Compile(module.bitcode);
-    ASSERT_TRUE(object.ok()) << object.status();
-    auto linked = session_->Link(module.hash, *object);
-    ASSERT_TRUE(linked.ok()) << linked.status();
-    module_ = *linked;
+    module_ = testing::LinkSource(kCommands);
+    ASSERT_NE(module_, nullptr);
     pool_ = std::make_unique<CommandPool>(context_, module_, 2, 1 << 20);
   }
 
@@ -98,8 +85,7 @@ class CommandPoolTest : public ::testing::Test {
 
   std::unique_ptr<kj::AsyncIoContext> io_;
   ExecutionContext context_;
-  std::shared_ptr<JitSession> session_;
-  std::shared_ptr<const LinkedModule> module_;
+  std::shared_ptr<const ModuleTemplate> module_;
   std::unique_ptr<CommandPool> pool_;
 };
 

@@ -3,16 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "runtime/exec/child_runtime.h"
-#include "runtime/jit/jit_session.h"
-#include "runtime/jit/object_compiler.h"
-#include "tests/support/compile_source.h"
+#include "tests/support/link_source.h"
 
 namespace rexec {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::CompileSource;
 
 class ProgramExecutorTest : public ::testing::Test {
  protected:
@@ -20,25 +16,11 @@ class ProgramExecutorTest : public ::testing::Test {
       : io_(std::make_unique<kj::AsyncIoContext>(kj::setupAsyncIo())),
         context_{*io_->lowLevelProvider, io_->unixEventPort, io_->provider->getTimer()} {}
 
-  void SetUp() override {
-    auto compiler = ObjectCompiler::ForHost();
-    ASSERT_TRUE(compiler.ok());
-    compiler_ = std::move(*compiler);
-    auto session = JitSession::Create(ChildRuntimeSymbols());
-    ASSERT_TRUE(session.ok());
-    session_ = std::move(*session);
+  std::shared_ptr<const ModuleTemplate> Link(const std::string& source) {
+    return testing::LinkSource(source);
   }
 
-  std::shared_ptr<const LinkedModule> Link(const std::string& source) {
-    Module module = CompileSource(source);
-    auto object = compiler_->Compile(module.bitcode);
-    EXPECT_TRUE(object.ok()) << object.status();
-    auto linked = session_->Link(module.hash, *object);
-    EXPECT_TRUE(linked.ok()) << linked.status();
-    return *linked;
-  }
-
-  JobOutcome Run(std::shared_ptr<const LinkedModule> module, BufferedJobIo& output,
+  JobOutcome Run(std::shared_ptr<const ModuleTemplate> module, BufferedJobIo& output,
                  JobLimits limits = {}, std::vector<std::string> argv = {"prog"}) {
     return RunProgram(context_, std::move(module), std::move(argv), limits, output)
         .wait(io_->waitScope);
@@ -47,8 +29,6 @@ class ProgramExecutorTest : public ::testing::Test {
   // Held by pointer: kj::AsyncIoContext may throw from its destructor; a test fixture may not.
   std::unique_ptr<kj::AsyncIoContext> io_;
   ExecutionContext context_;
-  std::unique_ptr<ObjectCompiler> compiler_;
-  std::shared_ptr<JitSession> session_;
 };
 
 TEST_F(ProgramExecutorTest, RunsMainWithArgumentsAndCollectsOutput) {

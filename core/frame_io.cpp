@@ -1,4 +1,4 @@
-#include "runtime/jit/compile_protocol.h"
+#include "core/frame_io.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -9,19 +9,19 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace rexec::compile_protocol {
+namespace rexec {
 namespace {
 
 constexpr size_t kHeaderBytes = 9;
 
 // Waits until `fd` is ready for `events`, or the deadline passes.
-absl::Status AwaitReady(int fd, short events, const Deadline& deadline) {
+absl::Status AwaitReady(int fd, short events, const FrameDeadline& deadline) {
   while (true) {
     int timeout_ms = -1;
     if (deadline) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline -
                                                                std::chrono::steady_clock::now());
-      if (left.count() <= 0) return absl::DeadlineExceededError("compile server did not answer in time");
+      if (left.count() <= 0) return absl::DeadlineExceededError("the helper process did not answer in time");
       timeout_ms = static_cast<int>(std::min<int64_t>(left.count(), 1 << 30));
     }
     pollfd waiting{fd, events, 0};
@@ -33,7 +33,7 @@ absl::Status AwaitReady(int fd, short events, const Deadline& deadline) {
   }
 }
 
-absl::Status WriteAll(int fd, std::string_view bytes, const Deadline& deadline) {
+absl::Status WriteAll(int fd, std::string_view bytes, const FrameDeadline& deadline) {
   while (!bytes.empty()) {
     // MSG_NOSIGNAL: a peer that died makes this fail with EPIPE instead of killing the writer
     // (a worker embedded in someone's program must not change its SIGPIPE disposition).
@@ -45,13 +45,13 @@ absl::Status WriteAll(int fd, std::string_view bytes, const Deadline& deadline) 
       if (absl::Status ready = AwaitReady(fd, POLLOUT, deadline); !ready.ok()) return ready;
     } else {
       return absl::UnavailableError(
-          absl::StrCat("compile server pipe: ", std::strerror(written < 0 ? errno : EPIPE)));
+          absl::StrCat("helper process channel: ", std::strerror(written < 0 ? errno : EPIPE)));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status ReadExactly(int fd, char* into, size_t size, const Deadline& deadline) {
+absl::Status ReadExactly(int fd, char* into, size_t size, const FrameDeadline& deadline) {
   while (size > 0) {
     if (deadline) {
       if (absl::Status ready = AwaitReady(fd, POLLIN, deadline); !ready.ok()) return ready;
@@ -61,9 +61,9 @@ absl::Status ReadExactly(int fd, char* into, size_t size, const Deadline& deadli
       into += got;
       size -= static_cast<size_t>(got);
     } else if (got == 0) {
-      return absl::OutOfRangeError("compile server pipe closed");
+      return absl::OutOfRangeError("the helper process closed its channel");
     } else if (errno != EINTR && errno != EAGAIN) {
-      return absl::UnavailableError(absl::StrCat("compile server pipe: ", std::strerror(errno)));
+      return absl::UnavailableError(absl::StrCat("helper process channel: ", std::strerror(errno)));
     }
   }
   return absl::OkStatus();
@@ -71,7 +71,7 @@ absl::Status ReadExactly(int fd, char* into, size_t size, const Deadline& deadli
 
 }  // namespace
 
-absl::Status WriteFrame(int fd, FrameKind kind, std::string_view payload, Deadline deadline) {
+absl::Status WriteFrame(int fd, uint8_t kind, std::string_view payload, FrameDeadline deadline) {
   char header[kHeaderBytes];
   header[0] = static_cast<char>(kind);
   uint64_t length = payload.size();
@@ -83,7 +83,7 @@ absl::Status WriteFrame(int fd, FrameKind kind, std::string_view payload, Deadli
   return WriteAll(fd, payload, deadline);
 }
 
-absl::StatusOr<Frame> ReadFrame(int fd, uint64_t max_payload, Deadline deadline) {
+absl::StatusOr<Frame> ReadFrame(int fd, uint64_t max_payload, FrameDeadline deadline) {
   unsigned char header[kHeaderBytes];
   if (absl::Status status =
           ReadExactly(fd, reinterpret_cast<char*>(header), kHeaderBytes, deadline);
@@ -92,16 +92,11 @@ absl::StatusOr<Frame> ReadFrame(int fd, uint64_t max_payload, Deadline deadline)
   }
   uint64_t length = 0;
   for (int i = 0; i < 8; ++i) length |= static_cast<uint64_t>(header[1 + i]) << (8 * i);
-  auto kind = static_cast<FrameKind>(header[0]);
-  if (kind < FrameKind::kReady || kind > FrameKind::kError) {
-    return absl::DataLossError(absl::StrCat("compile server sent an unknown frame kind ",
-                                            static_cast<int>(header[0])));
-  }
   if (length > max_payload) {
-    return absl::DataLossError(absl::StrCat("compile server sent ", length,
+    return absl::DataLossError(absl::StrCat("the helper process sent ", length,
                                             " bytes, more than the ", max_payload, " allowed"));
   }
-  Frame frame{kind, std::string(length, '\0')};
+  Frame frame{header[0], std::string(length, '\0')};
   if (absl::Status status = ReadExactly(fd, frame.payload.data(), length, deadline);
       !status.ok()) {
     return status;
@@ -109,4 +104,4 @@ absl::StatusOr<Frame> ReadFrame(int fd, uint64_t max_payload, Deadline deadline)
   return frame;
 }
 
-}  // namespace rexec::compile_protocol
+}  // namespace rexec

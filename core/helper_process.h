@@ -1,0 +1,33 @@
+// Starting one of the worker's helper executables (the compile server, module templates) clean.
+//
+// fork(), then in the child only async-signal-safe calls until execve() of a binary opened
+// beforehand and executed by descriptor (inside a sandbox its path may not be visible): exactly
+// the given descriptors, no environment, default signal handling, no core dumps, no_new_privs,
+// and death with the parent (PR_SET_PDEATHSIG, re-armed if the in-child step clears it). The
+// helper starts with none of the worker's memory, so it holds no other client's data.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rexec {
+
+struct HelperProcessSpec {
+  std::string path;
+  std::vector<std::string> args;  // after argv[0]
+  std::vector<int> descriptors;   // become the helper's 0, 1, 2, ... in this order
+  uint64_t address_space_bytes = 0;  // RLIMIT_AS; 0: unlimited
+  // Runs in the child just before exec, async-signal-safe (e.g. entering the sandbox).
+  void (*in_child)(const void* context) = nullptr;
+  const void* context = nullptr;
+};
+
+// The helper's pid (a child of the caller, which must reap it).
+absl::StatusOr<pid_t> StartHelperProcess(const HelperProcessSpec& spec);
+
+}  // namespace rexec

@@ -1,0 +1,252 @@
+#include "runtime/exec/template_server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/frame_io.h"
+#include "runtime/exec/child_runtime.h"
+#include "runtime/exec/command_executor.h"
+#include "runtime/jit/jit_session.h"
+#include "runtime/jit/template_protocol.h"
+
+extern char** environ;
+
+namespace rexec {
+namespace {
+
+using template_protocol::FrameKind;
+using template_protocol::JobKind;
+using template_protocol::LaunchReply;
+using template_protocol::LaunchRequest;
+using template_protocol::kLaunchDescriptors;
+
+// Where a job finds its descriptors (template_protocol.h's LaunchDescriptor order).
+constexpr int kChannelFd = template_protocol::kChannel;
+constexpr int kStatusFd = template_protocol::kStatus;
+constexpr size_t kMaxArgumentBytes = 64 << 20;
+
+void ReapJobs(int) {
+  const int saved = errno;
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  errno = saved;
+}
+
+void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); }
+
+// A program's whole life: what a C runtime's _start would do, with rexec's exit path.
+[[noreturn]] void StartProgram(const LinkedModule& module) {
+  absl::StatusOr<std::vector<std::string>> args =
+      template_protocol::ReadArguments(kChannelFd, kMaxArgumentBytes);
+  close(kChannelFd);
+  if (!args.ok() || args->empty()) _exit(127);  // the worker gave up on this job
+  std::vector<char*> argv;
+  for (std::string& arg : *args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  if (module.fini() != nullptr) AtChildExit(&CallFini, reinterpret_cast<void*>(module.fini()));
+  module.init()();
+  ExitChild(module.main()(static_cast<int>(args->size()), argv.data(), environ));
+}
+
+// Without a sandbox: the calling process stays outside as the job's shim, like
+// sandbox_entry.h's StartJobTree, and the job gets a process group of its own, which is killed
+// when the job ends (what it left there could hold the output pipes open). Returns in the job.
+void StartUnsandboxedJob(int status_fd) {
+  const pid_t shim = getpid();
+  const pid_t job = fork();
+  if (job < 0) _exit(126);
+  if (job == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != shim) _exit(126);
+    return;
+  }
+  close_range(0, status_fd - 1, 0);
+  setpgid(job, job);  // also done by the job; whichever runs first wins the race
+  int status = 0;
+  while (waitpid(job, &status, 0) < 0) {
+    if (errno != EINTR) _exit(126);
+  }
+  kill(-job, SIGKILL);
+  _exit(write(status_fd, &status, sizeof status) == sizeof status ? 0 : 126);
+}
+
+// The forked child: places the job's descriptors, enters its sandbox and runs it. Runs on the
+// template's stack; noexcept makes an exception escaping user code std::terminate, exactly as in
+// a native program whose main() throws.
+[[noreturn]] void RunJob(const LinkedModule& module, const TemplateServerOptions& options,
+                         const LaunchRequest& request, const int (&fds)[kLaunchDescriptors],
+                         pid_t template_pid) noexcept {
+  int staged[kLaunchDescriptors];
+  for (int i = 0; i < kLaunchDescriptors; ++i) {
+    staged[i] = fcntl(fds[i], F_DUPFD, kLaunchDescriptors);
+    if (staged[i] < 0) _exit(127);
+  }
+  for (int i = 0; i < kLaunchDescriptors; ++i) {
+    if (dup2(staged[i], i) < 0) _exit(127);
+  }
+  close_range(kLaunchDescriptors, ~0U, 0);
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    sigaction(signal_number, &default_action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != template_pid) _exit(127);  // the template died before PDEATHSIG was armed
+
+  if (options.sandbox != nullptr) {
+    options.sandbox->EnterJob(kStatusFd);
+  } else {
+    StartUnsandboxedJob(kStatusFd);
+  }
+  close(kStatusFd);
+  if (request.memory_bytes != 0) {
+    rlimit limit{request.memory_bytes, request.memory_bytes};
+    setrlimit(RLIMIT_DATA, &limit);
+  }
+  // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
+  // and print again must show the first line while they run.
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (request.kind == JobKind::kExecutor) ServeCommands(module);
+  StartProgram(module);
+}
+
+// Receives one launch request and its descriptors. False at the end of the channel or on a
+// malformed request (the worker never sends one: the template then ends).
+bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kLaunchDescriptors]) {
+  iovec bytes{&request, sizeof request};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+  msghdr message{};
+  message.msg_iov = &bytes;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t got;
+  while ((got = recvmsg(channel, &message, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 &&
+         errno == EINTR) {
+  }
+  int received = 0;
+  for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr;
+       part = CMSG_NXTHDR(&message, part)) {
+    if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS) continue;
+    received = static_cast<int>((part->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    memcpy(fds, CMSG_DATA(part), received * sizeof(int));
+  }
+  const bool valid = got == sizeof request && received == kLaunchDescriptors &&
+                     request.magic == template_protocol::kLaunchMagic &&
+                     (request.kind == JobKind::kProgram || request.kind == JobKind::kExecutor);
+  if (!valid) {
+    for (int i = 0; i < received; ++i) close(fds[i]);
+  }
+  return valid;
+}
+
+void SendReply(int channel, int error, int pidfd) {
+  LaunchReply reply;
+  reply.error = error;
+  iovec bytes{&reply, sizeof reply};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &bytes;
+  message.msg_iovlen = 1;
+  if (pidfd >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* rights = CMSG_FIRSTHDR(&message);
+    rights->cmsg_level = SOL_SOCKET;
+    rights->cmsg_type = SCM_RIGHTS;
+    rights->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(rights), &pidfd, sizeof(int));
+  }
+  while (sendmsg(channel, &message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
+// Links the module the worker sends; the process's exit code when that fails.
+int LinkModule(int channel, const TemplateServerOptions& options,
+               std::shared_ptr<JitSession>& session, std::shared_ptr<LinkedModule>& module) {
+  absl::StatusOr<std::shared_ptr<JitSession>> created = JitSession::Create(ChildRuntimeSymbols());
+  if (!created.ok()) {
+    WriteFrame(channel, FrameKind::kError, std::string(created.status().message()), std::nullopt).IgnoreError();
+    return 1;
+  }
+  session = *std::move(created);
+  if (!WriteFrame(channel, FrameKind::kReady, "", std::nullopt).ok()) return 1;
+  absl::StatusOr<Frame> object = ReadFrame(channel, options.max_object_bytes, std::nullopt);
+  if (!object.ok() || object->kind != FrameKind::kObject) return 1;
+  absl::StatusOr<std::shared_ptr<LinkedModule>> linked =
+      session->Link(options.module, std::move(object->payload));
+  if (!linked.ok()) {
+    WriteFrame(channel, FrameKind::kError, std::string(linked.status().message()), std::nullopt).IgnoreError();
+    return 1;
+  }
+  module = *std::move(linked);
+  template_protocol::LinkedEntries entries;
+  entries.has_main = module->main() != nullptr;
+  entries.commands = module->command_names();
+  return WriteFrame(channel, FrameKind::kLinked, entries.Encode(), std::nullopt).ok() ? 0 : 1;
+}
+
+}  // namespace
+
+int ServeTemplate(int channel, const TemplateServerOptions& options) {
+  // What a job's environment holds: nothing of the worker's.
+  clearenv();
+  setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+  if (options.sandbox != nullptr) setenv("HOME", "/work", 1);
+
+  std::shared_ptr<JitSession> session;
+  std::shared_ptr<LinkedModule> module;
+  if (int failed = LinkModule(channel, options, session, module); failed != 0) return failed;
+
+  struct sigaction reap {};
+  reap.sa_handler = &ReapJobs;
+  reap.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &reap, nullptr);
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  const pid_t self = getpid();
+  std::fflush(nullptr);  // or each job would flush the template's pending stdio output too
+
+  LaunchRequest request;
+  int fds[kLaunchDescriptors];
+  while (ReceiveLaunch(channel, request, fds)) {
+    // Until the job's pidfd is open, it must not be reaped (its pid could be reused).
+    sigprocmask(SIG_BLOCK, &child_signal, nullptr);
+    const pid_t job = fork();
+    if (job == 0) RunJob(*module, options, request, fds, self);
+    int error = job < 0 ? errno : 0;
+    int pidfd = -1;
+    if (job > 0) {
+      pidfd = static_cast<int>(syscall(SYS_pidfd_open, job, 0));
+      if (pidfd < 0) {
+        error = errno;
+        kill(job, SIGKILL);
+      }
+    }
+    sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
+    for (int fd : fds) close(fd);
+    SendReply(channel, error, pidfd);
+    if (pidfd >= 0) close(pidfd);
+  }
+  return 0;
+}
+
+}  // namespace rexec

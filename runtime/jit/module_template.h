@@ -1,0 +1,86 @@
+// A module linked in a process of its own, from which every job of that module starts.
+//
+// User code never runs in the worker or in a fork of it: a fork would inherit the worker's
+// memory (other clients' arguments and states, its token) and descriptors (its listener). So the
+// worker starts one template process per linked module with exec (rexec-module-template, clean:
+// no memory of the worker, one socket, no environment), inside the sandbox when there is one;
+// the template links the module's object with ORC in its own address space and then only forks:
+// each job is a child of the template taken after linking and before any initializer ran, so it
+// sees fresh globals, exactly like a new process, and costs a fork of a small process. What the
+// template receives is the module's code and descriptors, never a job's data: its jobs'
+// arguments and states travel on each job's own channel.
+//
+// Linking untrusted objects happens in the template too: a linker crash costs that module, not
+// the worker. The worker keeps a template while the module is linked (code_cache.h); jobs started
+// from it die with it, so holders keep it alive while their jobs run.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rexec/content_hash.h"
+#include "runtime/jit/template_protocol.h"
+#include "runtime/sandbox/sandbox.h"
+
+namespace rexec {
+
+struct ModuleTemplateOptions {
+  std::string binary_path;           // rexec-module-template
+  const Sandbox* sandbox = nullptr;  // null: jobs run unsandboxed (--sandbox off)
+  std::chrono::milliseconds deadline = std::chrono::seconds(60);  // to start and link
+  uint64_t max_message_bytes = 1 << 20;
+};
+
+class ModuleTemplate {
+ public:
+  using JobKind = template_protocol::JobKind;
+  using LaunchDescriptors = std::array<int, template_protocol::kLaunchDescriptors>;
+
+  // Starts a template and links `object` in it. Blocks until it is linked, so call it off the
+  // event loop. FailedPrecondition with the linker's message when the object cannot be linked
+  // (e.g. "undefined symbol: foo(int)"); Unavailable when no template could be started.
+  static absl::StatusOr<std::shared_ptr<ModuleTemplate>> Start(
+      const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object);
+  ~ModuleTemplate();  // ends the template, and any job still running from it
+  ModuleTemplate(const ModuleTemplate&) = delete;
+  ModuleTemplate& operator=(const ModuleTemplate&) = delete;
+
+  const ContentHash& hash() const { return hash_; }
+  size_t object_bytes() const { return object_bytes_; }
+  bool has_main() const { return entries_.has_main; }
+  bool has_command(std::string_view name) const;
+  const std::vector<std::string>& command_names() const { return entries_.commands; }
+  pid_t pid() const { return pid_; }
+  // False once the template failed a launch; the code cache then starts a new one.
+  bool healthy() const;
+
+  // Forks a job of `kind` from the template, with `descriptors` (template_protocol.h's
+  // LaunchDescriptor order; lent, not taken) and RLIMIT_DATA `memory_bytes` (0: none). Returns a
+  // pidfd of the job's shim, which ends when the job has ended and its status is in the status
+  // pipe. Call from one thread at a time; it waits only for the template's fork.
+  absl::StatusOr<int> Launch(JobKind kind, uint64_t memory_bytes,
+                             const LaunchDescriptors& descriptors) const;
+
+ private:
+  ModuleTemplate(const ContentHash& hash, size_t object_bytes)
+      : hash_(hash), object_bytes_(object_bytes) {}
+  absl::Status Link(const ModuleTemplateOptions& options, std::string_view object);
+
+  const ContentHash hash_;
+  const size_t object_bytes_;
+  pid_t pid_ = -1;
+  int channel_ = -1;
+  template_protocol::LinkedEntries entries_;
+  mutable std::mutex launch_mutex_;
+  mutable bool healthy_ = true;
+};
+
+}  // namespace rexec

@@ -1,0 +1,62 @@
+// The protocol between the worker and a module template process (module_template.h).
+//
+// Over one stream socket, the template's stdin:
+//   template -> worker, once:  frame kReady ("") or kError (why it could not start)
+//   worker -> template, once:  frame kObject (the module's ELF object)
+//   template -> worker:        frame kLinked (LinkedEntries) or kError (the linker's message)
+// then any number of launches, each a LaunchRequest carrying the job's five descriptors
+// (SCM_RIGHTS, in LaunchDescriptor order) answered by a LaunchReply carrying the job's pidfd.
+// Frames are core/frame_io.h's. A job's own data (arguments, states, input) never passes
+// through the template: every job forked from it would inherit what it held.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rexec::template_protocol {
+
+enum FrameKind : uint8_t { kReady = 1, kObject = 2, kLinked = 3, kError = 4 };
+
+// What the linked module offers: a main() to run as a program, and its commands.
+struct LinkedEntries {
+  bool has_main = false;
+  std::vector<std::string> commands;
+
+  std::string Encode() const;
+  static absl::StatusOr<LinkedEntries> Decode(std::string_view bytes);
+};
+
+enum class JobKind : uint32_t {
+  kProgram = 1,   // reads its arguments from the channel, then runs main()
+  kExecutor = 2,  // serves command jobs on the channel (command_protocol.h)
+};
+
+// The descriptors that come with a LaunchRequest, in this order. The job gets the first three as
+// its standard streams and the channel as descriptor 3; its shim writes the job's wait status
+// (an int) to the status pipe when the job has ended.
+enum LaunchDescriptor { kStdin, kStdout, kStderr, kChannel, kStatus, kLaunchDescriptors };
+
+inline constexpr uint32_t kLaunchMagic = 0x72785466;  // "rxTf"
+
+struct LaunchRequest {
+  uint32_t magic = kLaunchMagic;
+  JobKind kind = JobKind::kProgram;
+  uint64_t memory_bytes = 0;  // RLIMIT_DATA of the job; 0: none
+};
+
+struct LaunchReply {
+  uint32_t magic = kLaunchMagic;
+  int32_t error = 0;  // errno of a failed fork; otherwise a pidfd of the job's shim comes along
+};
+
+// A program job's arguments, on its channel: a 32-bit count, then each argument as a 32-bit
+// length and its bytes (host byte order: both ends are on one machine).
+std::string EncodeArguments(const std::vector<std::string>& argv);
+// In the job: reads them from `fd`, refusing more than `max_bytes` in all.
+absl::StatusOr<std::vector<std::string>> ReadArguments(int fd, size_t max_bytes);
+
+}  // namespace rexec::template_protocol

@@ -1,0 +1,172 @@
+#include "runtime/sandbox/sandbox_entry.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "runtime/sandbox/job_filesystem.h"
+
+namespace rexec::sandbox_entry {
+namespace {
+
+// Ends this process the way a process with wait status `status` ended.
+[[noreturn]] void EndLike(int status) {
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  const int signal_number = WTERMSIG(status);
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);  // the job's own limit already decided about its core
+  signal(signal_number, SIG_DFL);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, signal_number);
+  sigprocmask(SIG_UNBLOCK, &only, nullptr);
+  kill(getpid(), signal_number);
+  _exit(128 + signal_number);
+}
+
+// Closes every descriptor but `keep` and `also` (either may be -1).
+void CloseAllBut(int keep, int also = -1) {
+  int first = 0;
+  for (int kept : {std::min(keep, also), std::max(keep, also)}) {
+    if (kept < first) continue;
+    if (kept > first) close_range(first, kept - 1, 0);
+    first = kept + 1;
+  }
+  close_range(first, ~0U, 0);
+}
+
+// Outside the job's namespaces: waits for the namespace's init and passes on the job's wait
+// status (reported by init on `job_status`), as described at StartJobTree.
+[[noreturn]] void RunShim(pid_t init, int job_status, int status_fd) {
+  CloseAllBut(job_status, status_fd);
+  int status = 0;
+  ssize_t got = read(job_status, &status, sizeof status);
+  int init_status = 0;
+  while (waitpid(init, &init_status, 0) < 0) {
+    if (errno != EINTR) _exit(126);
+  }
+  // Without a report, init itself failed (setting up the sandbox) or was killed.
+  if (got != sizeof status) status = init_status;
+  if (status_fd < 0) EndLike(status);
+  _exit(write(status_fd, &status, sizeof status) == sizeof status ? 0 : 126);
+}
+
+// Pid 1 of the job's namespace. The job cannot be pid 1 itself: init ignores every signal it
+// has no handler for, its own abort() included. Reaps orphans, reports the job's wait status
+// and exits with it, which ends every other process in the namespace.
+[[noreturn]] void RunInit(pid_t job, int job_status) {
+  CloseAllBut(job_status);
+  while (true) {
+    int status = 0;
+    pid_t ended = waitpid(-1, &status, 0);
+    if (ended == job) {
+      if (write(job_status, &status, sizeof status) != sizeof status) _exit(126);
+      _exit(0);
+    }
+    if (ended < 0 && errno != EINTR) _exit(126);
+  }
+}
+
+bool DropCapabilities() {
+  for (int capability = 0; capability <= 63; ++capability) {
+    if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno != EINVAL) return false;
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return false;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[2] = {};
+  return syscall(SYS_capset, &header, none) == 0;
+}
+
+bool SetLimit(int resource, rlim_t value) {
+  rlimit limit{value, value};
+  return setrlimit(resource, &limit) == 0;
+}
+
+}  // namespace
+
+void FailInChild(const char* step) {
+  const char* reason = strerrordesc_np(errno);
+  for (const char* part : {"rexec sandbox: cannot ", step, ": ", reason ? reason : "?", "\n"}) {
+    if (write(2, part, strlen(part)) < 0) break;
+  }
+  _exit(126);
+}
+
+void JoinSharedNamespaces(int user_namespace, int network_namespace) {
+  const pid_t parent = getppid();
+  if (setns(user_namespace, CLONE_NEWUSER) != 0) FailInChild("join the user namespace");
+  // Gaining capabilities (over the namespace) clears the parent-death signal: arm it again.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(126);
+  if (setns(network_namespace, CLONE_NEWNET) != 0) FailInChild("join the network namespace");
+}
+
+void TakeJobIds() {
+  // Files made while building the job's view must be owned by an id the namespace maps.
+  if (setgroups(0, nullptr) != 0 && errno != EPERM) FailInChild("clear supplementary groups");
+  if (setresgid(kJobGid, kJobGid, kJobGid) != 0) FailInChild("set the group id");
+  if (setresuid(kJobUid, kJobUid, kJobUid) != 0) FailInChild("set the user id");
+}
+
+void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
+                  int status_fd) {
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+    FailInChild("create namespaces");
+  }
+  int job_status[2];
+  if (pipe2(job_status, O_CLOEXEC) != 0) FailInChild("create a pipe");
+  const pid_t init = fork();
+  if (init < 0) FailInChild("fork the job's init");
+  if (init > 0) {
+    close(job_status[1]);
+    RunShim(init, job_status[0], status_fd);
+  }
+
+  // Init, pid 1 of the new namespace.
+  close(job_status[0]);
+  if (status_fd >= 0) close(status_fd);
+  TakeJobIds();
+  // After the change of ids, which clears it: init dies with the shim, and the namespace with it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  pollfd shim{job_status[1], POLLOUT, 0};
+  if (poll(&shim, 1, 0) < 0 || (shim.revents & POLLERR) != 0) _exit(126);  // shim already gone
+  if (view == View::kBuildWhole) {
+    if (const char* failed = BuildSystemView()) FailInChild(failed);
+  }
+  if (const char* failed = MountJobScratch({options.scratch_bytes, kJobUid, kJobGid})) {
+    FailInChild(failed);
+  }
+  sethostname("rexec", 5);
+  const pid_t job = fork();
+  if (job < 0) FailInChild("fork the job");
+  if (job > 0) RunInit(job, job_status[1]);
+
+  // The job.
+  close(job_status[1]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!DropCapabilities()) FailInChild("drop capabilities");
+  if (!SetLimit(RLIMIT_NPROC, options.max_processes) ||
+      !SetLimit(RLIMIT_NOFILE, options.max_open_files) ||
+      !SetLimit(RLIMIT_FSIZE, options.max_file_bytes) || !SetLimit(RLIMIT_CORE, 0)) {
+    FailInChild("set resource limits");
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) FailInChild("set no_new_privs");
+  // The change of ids made the process undumpable, which hides its own /proc/self/mem and more
+  // from it; a native program is dumpable (no core is written: RLIMIT_CORE is 0).
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  if (!filter.Install()) FailInChild("install the seccomp filter");
+}
+
+}  // namespace rexec::sandbox_entry

@@ -1,0 +1,35 @@
+// The steps a process takes into the sandbox (sandbox.h), shared by its two ways in: a child of
+// the worker that then runs a helper (Sandbox::EnterInChild) and the jobs a module template
+// starts (TemplateSandbox). All async-signal-safe: they run between fork() and the job. Each
+// failure writes the reason to descriptor 2 and ends the process with 126.
+#pragma once
+
+#include "runtime/sandbox/sandbox.h"
+
+namespace rexec::sandbox_entry {
+
+[[noreturn]] void FailInChild(const char* step);
+
+// Joins the user and network namespaces every job shares; the process gains capabilities over
+// them (and only them) and keeps dying with its parent.
+void JoinSharedNamespaces(int user_namespace, int network_namespace);
+
+// Takes the job's ids inside the user namespace. Capabilities over the namespace survive: its
+// root id is unmapped, so no change of id counts as leaving root.
+void TakeJobIds();
+
+enum class View {
+  kBuildWhole,   // build the whole filesystem view (the calling process sees the host's)
+  kScratchOnly,  // the process already sees the read-only system view: add the job's own parts
+};
+
+// Starts the job's own mount, pid, ipc and uts namespaces and returns in the job, pid 2 of them,
+// with no capabilities, the resource limits, no_new_privs and the seccomp filter. The calling
+// process stays outside as the job's shim and never returns: it waits for the job and then
+// either ends the way the job ended (status_fd < 0) or writes the job's wait status (an int) to
+// `status_fd` and exits 0. Init (pid 1) dies with the shim, and every process of the job with
+// init.
+void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
+                  int status_fd);
+
+}  // namespace rexec::sandbox_entry
