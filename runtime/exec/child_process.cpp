@@ -124,7 +124,8 @@ kj::Promise<int> ChildProcess::OnExit() {
 
 void ChildProcess::Kill() {
   if (ended_) return;
-  syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  // The shim kills the job and everything it started, then reports and exits.
+  syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGTERM, nullptr, 0);
 }
 
 }  // namespace rexec

@@ -6,7 +6,7 @@
 // The worker's side is kj-async: stdin is an async stream, the output pipes are non-blocking
 // descriptors watched by the event loop (OutputPump reads them), and the end is observed through
 // a pidfd of the job's shim, which writes the job's wait status to a pipe just before it exits.
-// Killing the shim ends the job and (sandboxed) every process it started.
+// SIGTERM to the shim makes it kill the job and every process the job started, then report.
 #pragma once
 
 #include <sys/types.h>
@@ -54,7 +54,7 @@ class ChildProcess {
 
   // The job's wait status once it has ended; call at most once.
   kj::Promise<int> OnExit();
-  // Ends the job (SIGKILL to its shim, which takes the job with it).
+  // Ends the job and every process it started (through its shim); OnExit() follows.
   void Kill();
 
  private:

@@ -21,6 +21,7 @@
 #include "runtime/exec/command_executor.h"
 #include "runtime/jit/jit_session.h"
 #include "runtime/jit/template_protocol.h"
+#include "runtime/sandbox/sandbox_entry.h"
 
 extern char** environ;
 
@@ -61,11 +62,34 @@ void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)()
   ExitChild(module.main()(static_cast<int>(args->size()), argv.data(), environ));
 }
 
+// Kills every process below the calling one: the shim is their subreaper, so what a killed
+// process leaves (setsid or not) becomes the shim's child, and is killed in turn.
+void KillDescendants(pid_t job) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", static_cast<int>(getpid()));
+  while (true) {
+    kill(-job, SIGKILL);
+    int list = open(path, O_RDONLY | O_CLOEXEC);
+    char pids[4096];
+    ssize_t got = list >= 0 ? read(list, pids, sizeof pids - 1) : -1;
+    if (list >= 0) close(list);
+    for (char* cursor = pids; got > 0 && cursor < pids + got;) {
+      pid_t child = static_cast<pid_t>(strtol(cursor, &cursor, 10));
+      if (child > 0) kill(child, SIGKILL);
+      while (cursor < pids + got && *cursor == ' ') ++cursor;
+      if (child <= 0) break;
+    }
+    if (waitpid(-1, nullptr, 0) < 0 && errno == ECHILD) return;
+  }
+}
+
 // Without a sandbox: the calling process stays outside as the job's shim, like
-// sandbox_entry.h's StartJobTree, and the job gets a process group of its own, which is killed
-// when the job ends (what it left there could hold the output pipes open). Returns in the job.
+// sandbox_entry.h's StartJobTree: SIGTERM kills the job, and when the job has ended every
+// process it started is killed too (what it left could hold the output pipes open). Returns in
+// the job, which has a process group of its own.
 void StartUnsandboxedJob(int status_fd) {
   const pid_t shim = getpid();
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   const pid_t job = fork();
   if (job < 0) _exit(126);
   if (job == 0) {
@@ -76,11 +100,12 @@ void StartUnsandboxedJob(int status_fd) {
   }
   close_range(0, status_fd - 1, 0);
   setpgid(job, job);  // also done by the job; whichever runs first wins the race
+  sandbox_entry::StopChildOnTerm(job);
   int status = 0;
   while (waitpid(job, &status, 0) < 0) {
     if (errno != EINTR) _exit(126);
   }
-  kill(-job, SIGKILL);
+  KillDescendants(job);
   _exit(write(status_fd, &status, sizeof status) == sizeof status ? 0 : 126);
 }
 

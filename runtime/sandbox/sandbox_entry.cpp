@@ -47,10 +47,16 @@ void CloseAllBut(int keep, int also = -1) {
   close_range(first, ~0U, 0);
 }
 
+// The shim's one child (the job's init): what SIGTERM to the shim kills.
+volatile pid_t shim_child = 0;
+
+void KillShimChild(int) { kill(shim_child, SIGKILL); }
+
 // Outside the job's namespaces: waits for the namespace's init and passes on the job's wait
 // status (reported by init on `job_status`), as described at StartJobTree.
 [[noreturn]] void RunShim(pid_t init, int job_status, int status_fd) {
   CloseAllBut(job_status, status_fd);
+  StopChildOnTerm(init);
   int status = 0;
   ssize_t got = read(job_status, &status, sizeof status);
   int init_status = 0;
@@ -95,6 +101,13 @@ bool SetLimit(int resource, rlim_t value) {
 }
 
 }  // namespace
+
+void StopChildOnTerm(pid_t child) {
+  shim_child = child;
+  struct sigaction stop {};
+  stop.sa_handler = &KillShimChild;
+  sigaction(SIGTERM, &stop, nullptr);
+}
 
 void FailInChild(const char* step) {
   const char* reason = strerrordesc_np(errno);

@@ -10,6 +10,10 @@ namespace rexec::sandbox_entry {
 
 [[noreturn]] void FailInChild(const char* step);
 
+// Makes SIGTERM to the calling shim SIGKILL its `child` (the job's init, or the job): how the
+// worker ends a job, leaving the shim to clean up and report.
+void StopChildOnTerm(pid_t child);
+
 // Joins the user and network namespaces every job shares; the process gains capabilities over
 // them (and only them) and keeps dying with its parent.
 void JoinSharedNamespaces(int user_namespace, int network_namespace);
@@ -28,7 +32,7 @@ enum class View {
 // process stays outside as the job's shim and never returns: it waits for the job and then
 // either ends the way the job ended (status_fd < 0) or writes the job's wait status (an int) to
 // `status_fd` and exits 0. Init (pid 1) dies with the shim, and every process of the job with
-// init.
+// init; SIGTERM to the shim kills init, after which the shim reports as usual.
 void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
                   int status_fd);
 

@@ -5,9 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "tests/integration/process_tree.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/worker_process.h"
 #include "tests/support/temp_dir.h"
@@ -55,6 +59,32 @@ TEST_P(JobIsolationTest, AJobHoldsNoOtherClientsArgumentsNoTokenAndNoWorkerDescr
   EXPECT_THAT(b.stdout_text, HasSubstr("ABSENT 0")) << b;
   EXPECT_THAT(b.stdout_text, HasSubstr("ABSENT 1")) << b;
   EXPECT_THAT(b.stdout_text, Not(HasSubstr("FD "))) << b;
+}
+
+// Without the sandbox's pid namespace, the job's shim (a subreaper) still ends every process the
+// job started, sessions of their own included, whether the job exits or is killed at its
+// timeout; and the timeout bounds the result even while those processes hold stdout open.
+TEST(UnsandboxedJobTest, EveryProcessAJobStartedEndsWithIt) {
+  WorkerProcess worker({"--sandbox", "off"});
+  ASSERT_TRUE(worker.started()) << worker.log();
+  for (const std::string mode : {"exit", "hang"}) {
+    auto started = std::chrono::steady_clock::now();
+    ProcessResult result = RunSend({"--worker", worker.address(), "--timeout", "2",
+                                    ProgramPath("escape/stuck_children.c"), "--", mode});
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(result.exit_code, mode == "exit" ? 0 : 124) << result;
+    EXPECT_LT(took, std::chrono::seconds(10)) << mode << ": the result waited for the leftovers";
+    int daemon = 0, holder = 0;
+    ASSERT_EQ(std::sscanf(result.stdout_text.c_str(), "daemon %d holder %d", &daemon, &holder), 2)
+        << result;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while ((ProcessIsAlive(daemon) || ProcessIsAlive(holder)) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_FALSE(ProcessIsAlive(daemon)) << mode << ": the daemon outlived its job";
+    EXPECT_FALSE(ProcessIsAlive(holder)) << mode << ": the child holding stdout outlived its job";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(SandboxOnAndOff, JobIsolationTest, ::testing::Bool(),
