@@ -236,7 +236,14 @@ int RunCommand(rexec::Client& client, const rexec::Module& module, const SendOpt
   if (!report.ok()) return ReportFailure(report.status());
   std::cout << report->stdout_text << std::flush;
   std::cerr << report->stderr_text;
-  if (report->outcome == rexec::JobReport::Outcome::kExited &&
+  // Every encoded state holds at least its fingerprint: an empty one means main() never
+  // returned (the command called exit()), so there is no new state to show.
+  const bool state_returned = !report->state.empty();
+  if (report->outcome == rexec::JobReport::Outcome::kExited && !state_returned) {
+    std::cerr << "rexec: the command called exit(" << report->code
+              << ") before main() returned: no state came back\n";
+  }
+  if (report->outcome == rexec::JobReport::Outcome::kExited && state_returned &&
       (options.print_state || !options.state_out.empty())) {
     absl::StatusOr<std::string> json = rexec::StateAsJson(**command, report->state);
     if (!json.ok()) return Fail(kExitRexecFailure, std::string(json.status().message()));

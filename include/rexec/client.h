@@ -146,6 +146,8 @@ template <typename T>
 struct Result {
   T state;
   int exit_code = 0;
+  // False when main() never returned (the command called exit()): `state` is then the one sent.
+  bool state_returned = false;
   std::string stdout_text;
   std::string stderr_text;
   JobReport report;
@@ -243,10 +245,13 @@ class Client {
     if (report->outcome == JobReport::Outcome::kFailed) {
       return absl::FailedPreconditionError(report->Describe());
     }
-    Result<T> result{sent, 0, std::move(report->stdout_text), std::move(report->stderr_text),
-                     std::move(*report)};
+    Result<T> result{sent, 0, false, std::move(report->stdout_text),
+                     std::move(report->stderr_text), std::move(*report)};
     if (result.ok()) {
       result.exit_code = result.report.code;
+      // Every encoded state holds at least its fingerprint: empty means none came back.
+      result.state_returned = !result.report.state.empty();
+      if (!result.state_returned) return result;
       std::string error;
       if (!decode_state(result.report.state, result.state, &error)) {
         return absl::DataLossError("the worker returned a state that does not decode: " + error);

@@ -1,8 +1,10 @@
 #include "runtime/exec/command_executor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,6 +83,21 @@ void RunInitializersQuietly(const LinkedModule& module) {
   close(null_fd);
 }
 
+// True when the job left a thread or a child process running: it would act during later jobs
+// (write into their output, hold their memory), so this executor must not serve another.
+bool JobLeftSomethingRunning() {
+  DIR* tasks = opendir("/proc/self/task");
+  int threads = 0;
+  if (tasks != nullptr) {
+    while (dirent* entry = readdir(tasks)) threads += entry->d_name[0] != '.';
+    closedir(tasks);
+  }
+  pid_t child;
+  while ((child = waitpid(-1, nullptr, WNOHANG)) > 0) {  // children that already ended
+  }
+  return threads != 1 || child == 0;  // 0: a child is still running
+}
+
 }  // namespace
 
 void ServeCommands(const LinkedModule& module) {
@@ -127,6 +144,7 @@ void ServeCommands(const LinkedModule& module) {
     }
     // The job's output must be in the pipes before its answer is (OutputPump::Finish).
     FlushChildOutput();
+    if (JobLeftSomethingRunning()) response.flags |= command_protocol::kRetireExecutor;
     response.state_bytes = result.state.size();
     response.type_bytes = result.type.size();
     response.message_bytes = result.message.size();

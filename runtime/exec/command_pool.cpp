@@ -34,6 +34,18 @@ uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 struct CommandPool::Executor {
+  // An executor's place in the pool. However the executor goes (retired, idle at the pool's
+  // end, or dropped with a cancelled job), its place is free again once its process is gone:
+  // declared first, so destroyed last.
+  struct Seat {
+    explicit Seat(CommandPool& pool) : pool(pool) { ++pool.live_; }
+    ~Seat() noexcept(false) { pool.ExecutorGone(); }
+    CommandPool& pool;
+  };
+
+  explicit Executor(CommandPool& pool) : seat(pool) {}
+
+  Seat seat;
   kj::Own<ChildProcess> process;
   kj::Own<kj::AsyncIoStream> control;
   kj::ForkedPromise<int> exit = nullptr;  // the wait status, once it ends
@@ -59,6 +71,8 @@ CommandPool::CommandPool(ExecutionContext& context, std::shared_ptr<const Module
       max_state_bytes_(max_state_bytes) {}
 
 CommandPool::~CommandPool() noexcept(false) {
+  closing_ = true;
+  idle_.clear();
   for (auto& waiter : waiting_) {
     waiter->reject(KJ_EXCEPTION(DISCONNECTED, "the worker is unloading this module"));
   }
@@ -69,7 +83,7 @@ absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn() {
       ChildProcess::Launch(context_.io, context_.events, *module_,
                            ModuleTemplate::JobKind::kExecutor, ChildLimits{});
   if (!child.ok()) return child.status();
-  auto executor = kj::heap<Executor>();
+  auto executor = kj::heap<Executor>(*this);
   executor->process = kj::mv(*child);
   executor->control = executor->process->TakeChannel();
   executor->exit = executor->process->OnExit().fork();
@@ -77,7 +91,6 @@ absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn() {
   executor->watch = executor->exit.addBranch()
                         .then([raw](int) { raw->dead = true; }, [](kj::Exception&&) {})
                         .eagerlyEvaluate(nullptr);
-  ++live_;
   return executor;
 }
 
@@ -112,8 +125,12 @@ void CommandPool::Release(kj::Own<Executor> executor) {
 }
 
 void CommandPool::Retire(kj::Own<Executor> executor) {
-  executor = nullptr;  // kills and reaps the process if it still runs
+  executor = nullptr;  // kills the process if it still runs; ExecutorGone() follows
+}
+
+void CommandPool::ExecutorGone() {
   --live_;
+  if (closing_) return;
   // Its place is free: a queued job gets a new executor.
   while (!waiting_.empty() && live_ < max_executors_) {
     auto waiter = kj::mv(waiting_.front());
@@ -133,7 +150,17 @@ kj::Promise<JobOutcome> CommandPool::Run(std::string name, std::string state,
                                          const JobLimits& limits, JobIo& io) {
   auto job = kj::heap<Job>(Job{kj::mv(name), kj::mv(state), limits, io});
   Job& job_ref = *job;
-  return Acquire()
+  // The time limit covers the wait for an executor too.
+  kj::Promise<kj::Own<Executor>> acquired = Acquire();
+  if (limits.wall_time_ms != 0) {
+    acquired = acquired.exclusiveJoin(
+        context_.timer.afterDelay(limits.wall_time_ms * kj::MILLISECONDS)
+            .then([&job_ref]() -> kj::Promise<kj::Own<Executor>> {
+              job_ref.timed_out = true;
+              return KJ_EXCEPTION(OVERLOADED, "no executor of this module became free in time");
+            }));
+  }
+  return acquired
       .then(
           [this, &job_ref](kj::Own<Executor> executor) {
             Executor& executor_ref = *executor;
@@ -147,7 +174,14 @@ kj::Promise<JobOutcome> CommandPool::Run(std::string name, std::string state,
                   return outcome;
                 });
           },
-          [](kj::Exception&& exception) {
+          [&job_ref](kj::Exception&& exception) {
+            if (job_ref.timed_out) {
+              JobOutcome outcome;
+              outcome.kind = JobOutcome::Kind::kTimedOut;
+              outcome.limit_ms = job_ref.limits.wall_time_ms;
+              outcome.message = exception.getDescription().cStr();
+              return outcome;
+            }
             return JobOutcome::Failed(JobOutcome::Stage::kStart,
                                       exception.getDescription().cStr());
           })
@@ -167,7 +201,12 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
 
   kj::Promise<void> watchdog = kj::NEVER_DONE;
   if (job.limits.wall_time_ms != 0) {
-    watchdog = context_.timer.afterDelay(job.limits.wall_time_ms * kj::MILLISECONDS)
+    // What is left of the limit after the wait for this executor.
+    const uint64_t waited_ms = MicrosecondsSince(job.started) / 1000;
+    const uint64_t left_ms = job.limits.wall_time_ms > waited_ms
+                                 ? job.limits.wall_time_ms - waited_ms
+                                 : 1;
+    watchdog = context_.timer.afterDelay(left_ms * kj::MILLISECONDS)
                    .then([&executor, &job] {
                      job.timed_out = true;
                      executor.process->Kill();
@@ -237,7 +276,7 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                                                    "the command executor sent an unknown status");
                       return kj::Maybe<JobOutcome>(outcome);
                   }
-                  job.executor_healthy = true;
+                  job.executor_healthy = (h.flags & command_protocol::kRetireExecutor) == 0;
                   return kj::Maybe<JobOutcome>(kj::mv(outcome));
                 });
           },

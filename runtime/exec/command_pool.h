@@ -42,6 +42,7 @@ class CommandPool {
   kj::Promise<kj::Own<Executor>> Acquire();
   void Release(kj::Own<Executor> executor);
   void Retire(kj::Own<Executor> executor);
+  void ExecutorGone();
   absl::StatusOr<kj::Own<Executor>> Spawn();
   kj::Promise<JobOutcome> RunOn(Executor& executor, Job& job);
 
@@ -49,7 +50,8 @@ class CommandPool {
   std::shared_ptr<const ModuleTemplate> module_;
   const size_t max_executors_;
   const uint64_t max_state_bytes_;
-  size_t live_ = 0;
+  size_t live_ = 0;  // executors alive, idle or running a job
+  bool closing_ = false;
   std::vector<kj::Own<Executor>> idle_;
   std::deque<kj::Own<kj::PromiseFulfiller<kj::Own<Executor>>>> waiting_;
 };

@@ -33,11 +33,14 @@ enum class Status : uint32_t {
   kUnknownCommand = 3,  // no REXEC_COMMAND of that name in the module
 };
 
+// The job left threads or processes running: the worker must retire this executor.
+inline constexpr uint32_t kRetireExecutor = 1;
+
 struct ResponseHeader {
   uint32_t magic = kResponseMagic;
   Status status = Status::kOk;
   int32_t code = 0;
-  uint32_t reserved = 0;
+  uint32_t flags = 0;
   uint64_t state_bytes = 0;
   uint64_t type_bytes = 0;
   uint64_t message_bytes = 0;
