@@ -180,6 +180,7 @@ kj::Promise<void> RunJob(WorkerState& state, JobAdmission::Source& source, wire:
   // A module to upload first is said at once, not after a wait for a slot (and again after the
   // upload).
   if (!state.modules.Contains(checked.module)) {
+    state.metrics.CodeLoaded(LoadedCode{absl::NotFoundError("the module is not uploaded")});
     results.initOutcome().setMissingModule();
     return kj::READY_NOW;
   }
