@@ -49,8 +49,28 @@ options:
   --max-module BYTES      largest module a client may upload (default 64M)
   --timeout SECONDS       wall-time limit for jobs that ask for none (default: none)
   --max-timeout SECONDS   no job may run longer (default: no maximum)
-  --memory BYTES          data-segment limit for each job (default: none)
-  --max-output BYTES      most output one job may write (default 1G)
+  --memory BYTES          most memory (data segment) one job may use: a job asking for more,
+                          or for none, gets this (default: no limit)
+  --max-output BYTES      most output one job may write: a job asking for more, or for none,
+                          gets this (default 1G)
+
+clients (what one client can hold of the worker):
+  --max-connections N     connections at once (default 256, fewer if the file descriptor limit
+                          leaves less room). When full, a new connection closes the one idle
+                          longest (one not logged in first); when all run jobs, it is refused
+                          with a reason.
+  --login-timeout SECONDS a connection must log in within this (default 10); until it has, it
+                          may send only small messages (64K)
+  --idle-timeout SECONDS  close a connection with no call in flight that sent nothing for this
+                          long (default 300; 0: never)
+  --max-jobs N            jobs running at once on this worker (default 4 per CPU)
+  --max-jobs-per-connection N
+                          jobs running at once per connection (default 16). Jobs beyond either
+                          bound wait, connections taking turns; waiting counts against a job's
+                          time limit.
+  Failed logins are logged (peer address, never the token) and slow down further attempts from
+  the same address: 0.1 s after the first, doubling up to 2 s.
+
   --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics (jobs by
                           outcome, compile and run times, caches, executors, queue lag)
   -v, --verbose           log to stderr
@@ -136,6 +156,26 @@ int main(int argc, char** argv) {
       auto ms = rexec::ParseSecondsAsMilliseconds(value);
       if (!ms.ok()) return UsageError(std::string(ms.status().message()));
       options.queue_visibility_timeout_ms = *ms;
+    } else if (flag("--max-connections") || flag("--max-jobs") ||
+               flag("--max-jobs-per-connection")) {
+      if (!error.empty()) return UsageError(error);
+      uint32_t count = 0;
+      std::string_view name = arg.substr(0, arg.find('='));
+      if (!absl::SimpleAtoi(value, &count) || count == 0) {
+        return UsageError(std::string(name) + " needs a positive number");
+      }
+      if (name == "--max-connections") options.max_connections = count;
+      if (name == "--max-jobs") options.max_jobs = count;
+      if (name == "--max-jobs-per-connection") options.max_jobs_per_connection = count;
+    } else if (flag("--login-timeout") || flag("--idle-timeout")) {
+      if (!error.empty()) return UsageError(error);
+      auto ms = rexec::ParseSecondsAsMilliseconds(value);
+      if (!ms.ok()) return UsageError(std::string(ms.status().message()));
+      if (arg.starts_with("--login-timeout") && *ms == 0) {
+        return UsageError("--login-timeout needs a positive number of seconds");
+      }
+      (arg.starts_with("--login-timeout") ? options.login_timeout_ms : options.idle_timeout_ms) =
+          *ms;
     } else if (flag("--max-deliveries") || flag("--prefetch")) {
       if (!error.empty()) return UsageError(error);
       uint32_t count = 0;
@@ -178,8 +218,8 @@ int main(int argc, char** argv) {
       if (name == "--job-disk") options.job_scratch_bytes = *bytes;
       if (name == "--cache-max-bytes") options.max_disk_cache_bytes = *bytes;
       if (name == "--max-module") options.max_module_bytes = *bytes;
-      if (name == "--memory") options.default_memory_bytes = *bytes;
-      if (name == "--max-output") options.default_output_bytes = options.max_output_bytes = *bytes;
+      if (name == "--memory") options.max_memory_bytes = *bytes;
+      if (name == "--max-output") options.max_output_bytes = *bytes;
     } else if (flag("--timeout") || flag("--max-timeout")) {
       if (!error.empty()) return UsageError(error);
       auto ms = rexec::ParseSecondsAsMilliseconds(value);

@@ -51,14 +51,30 @@ struct WorkerOptions {
   uint64_t max_module_bytes = 64ull << 20;
   uint64_t max_state_bytes = 16ull << 20;
 
-  // Job limits: a job asking for 0 gets the default; no job gets more than the maximum (0 =
-  // no maximum).
+  // Job limits are maxima: a job asking for more, or for nothing (0), gets the maximum; one
+  // asking for less gets what it asked. Wall time also has a default for jobs that ask for none
+  // (0 = none; a default above the maximum is the maximum). 0 = no maximum.
   uint32_t default_wall_time_ms = 0;
   uint32_t max_wall_time_ms = 0;
-  uint64_t default_memory_bytes = 0;
-  uint64_t default_output_bytes = 1ull << 30;
-  uint64_t max_output_bytes = 0;
+  uint64_t max_memory_bytes = 0;
+  uint64_t max_output_bytes = 1ull << 30;
   uint64_t max_buffered_output_bytes = 16ull << 20;  // output returned in a result, not streamed
+
+  // Connections to the listener: at most `max_connections` at once (fewer when the file
+  // descriptor limit leaves less room). When full, a new connection closes the one idle longest
+  // (one not logged in first); when every one has a call in flight, the new one is refused with a
+  // reason. A connection must log in within `login_timeout_ms`, sending only small messages until
+  // it has; one with no call in flight that sends nothing for `idle_timeout_ms` is closed (0:
+  // never). A failed login is logged, and slows the next ones from the same address.
+  size_t max_connections = 256;
+  uint32_t login_timeout_ms = 10'000;
+  uint32_t idle_timeout_ms = 300'000;
+
+  // Jobs running at once, per connection and over the whole worker (0: 4 per CPU), the queue's
+  // jobs included. More wait, connections taking turns; the wait counts against a job's time
+  // limit.
+  size_t max_jobs_per_connection = 16;
+  size_t max_jobs = 0;
 
   // Warm processes that run one module's command jobs; 0: one per CPU.
   size_t executors_per_module = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "runtime/service/request_checks.h"
 
@@ -95,18 +96,32 @@ void Finish(WorkerState& state, const JobOutcome& outcome, wire::JobResult::Buil
   }
 }
 
-}  // namespace
-
-kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobIo> io,
-                         wire::JobResult::Builder results) {
-  BufferedJobIo* buffered = nullptr;
-  if (io.get() == nullptr) {
-    auto owned = kj::heap<BufferedJobIo>();
-    buffered = owned.get();
-    io = kj::mv(owned);
+// The job's time limit passed while it waited for a slot: it never started, and its caller
+// hears why on its stderr.
+kj::Promise<void> TimedOutWaiting(WorkerState& state, const JobAdmission::Source& source,
+                                  uint32_t limit_ms, JobIo& io, wire::JobResult::Builder results,
+                                  BufferedJobIo* buffered) {
+  std::string bounds = absl::StrCat("this worker runs at most ", state.admission.max_running(),
+                                    " jobs at once");
+  if (source.max_running() != 0) {
+    absl::StrAppend(&bounds, ", ", source.max_running(), " per connection");
   }
-  CheckedJob checked = CheckJob(job, state.options, /*output_in_result=*/buffered != nullptr);
+  std::string note = absl::StrFormat(
+      "rexec-worker: the job waited %.1f s for a slot (%s) and reached its time limit before it "
+      "could start\n",
+      limit_ms / 1000.0, bounds);
+  auto bytes = kj::heapArray<kj::byte>(reinterpret_cast<const kj::byte*>(note.data()), note.size());
+  return io.Write(OutputKind::kStderr, kj::mv(bytes)).then([&state, limit_ms, results, buffered] {
+    JobOutcome outcome;
+    outcome.kind = JobOutcome::Kind::kTimedOut;
+    outcome.limit_ms = limit_ms;
+    Finish(state, outcome, results, buffered);
+  });
+}
 
+// Gets the job's code and runs it: a program in a fresh process, a command on its module's pool.
+kj::Promise<void> LoadAndRun(WorkerState& state, CheckedJob checked, kj::Own<JobIo> io,
+                             BufferedJobIo* buffered, wire::JobResult::Builder results) {
   return state.code.Load(checked.module).then(
       [&state, results, limits = checked.limits, is_program = checked.is_program,
        argv = kj::mv(checked.argv), io = kj::mv(io), buffered,
@@ -149,6 +164,63 @@ kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobI
             })
             .attach(kj::mv(io));
       });
+}
+
+}  // namespace
+
+kj::Promise<void> RunJob(WorkerState& state, JobAdmission::Source& source, wire::Job::Reader job,
+                         kj::Own<JobIo> io, wire::JobResult::Builder results) {
+  BufferedJobIo* buffered = nullptr;
+  if (io.get() == nullptr) {
+    auto owned = kj::heap<BufferedJobIo>();
+    buffered = owned.get();
+    io = kj::mv(owned);
+  }
+  CheckedJob checked = CheckJob(job, state.options, /*output_in_result=*/buffered != nullptr);
+  // A module to upload first is said at once, not after a wait for a slot (and again after the
+  // upload).
+  if (!state.modules.Contains(checked.module)) {
+    state.metrics.CodeLoaded(LoadedCode{absl::NotFoundError("the module is not uploaded")});
+    results.initOutcome().setMissingModule();
+    return kj::READY_NOW;
+  }
+
+  // Time spent waiting for a slot counts against the job's time limit: its deadline is set when
+  // it arrives, not when it starts.
+  kj::Timer& timer = state.execution.timer;
+  const kj::TimePoint arrived = timer.now();
+  const uint32_t limit_ms = checked.limits.wall_time_ms;
+  // A struct, not a bare Own: kj takes a null Own for a promise's missing value.
+  struct Admitted {
+    kj::Own<JobAdmission::Slot> slot;  // null: the deadline came first
+  };
+  kj::Promise<Admitted> admitted = state.admission.Enter(source).then(
+      [](kj::Own<JobAdmission::Slot> slot) { return Admitted{kj::mv(slot)}; });
+  if (limit_ms != 0) {
+    admitted = admitted.exclusiveJoin(
+        timer.afterDelay(limit_ms * kj::MILLISECONDS).then([] { return Admitted{}; }));
+  }
+  return admitted.then([&state, source = kj::addRef(source), &timer, arrived, limit_ms, results,
+                        buffered, checked = kj::mv(checked),
+                        io = kj::mv(io)](Admitted admitted) mutable -> kj::Promise<void> {
+    if (admitted.slot.get() == nullptr) {
+      JobIo& job_io = *io;
+      return TimedOutWaiting(state, *source, limit_ms, job_io, results, buffered)
+          .attach(kj::mv(io));
+    }
+    if (limit_ms != 0) {
+      const uint64_t waited_ms = (timer.now() - arrived) / kj::MILLISECONDS;
+      checked.limits.wall_time_ms =
+          waited_ms >= limit_ms ? 1 : static_cast<uint32_t>(limit_ms - waited_ms);
+    }
+    return LoadAndRun(state, kj::mv(checked), kj::mv(io), buffered, results)
+        .then([results, limit_ms]() mutable {
+          // The run had what was left of the job's time; the caller asked for the whole.
+          auto outcome = results.getOutcome();
+          if (outcome.isTimedOut()) outcome.setTimedOut(limit_ms);
+        })
+        .attach(kj::mv(admitted.slot));
+  });
 }
 
 }  // namespace rexec

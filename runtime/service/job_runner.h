@@ -2,9 +2,10 @@
 // an entry of a Redis queue (queue_consumer.h).
 //
 // It checks the job and clamps the requested limits to the worker's maxima (request_checks.h),
-// gets runnable code (code_cache.h), runs a plain program in a fresh process or a command on its
-// module's executor pool, and fills in the JobResult. A module the worker lacks
-// is answered with `missingModule`, for the sender to upload and ask again.
+// waits for a slot (job_admission.h: jobs per source and per worker are bounded; the wait counts
+// against the job's time limit), gets runnable code (code_cache.h), runs a plain program in a
+// fresh process or a command on its module's executor pool, and fills in the JobResult. A module
+// the worker lacks is answered with `missingModule`, for the sender to upload and ask again.
 #pragma once
 
 #include <kj/async.h>
@@ -16,6 +17,7 @@
 #include "runtime/exec/job_io.h"
 #include "runtime/exec/program_executor.h"
 #include "runtime/jit/code_cache.h"
+#include "runtime/service/job_admission.h"
 #include "runtime/service/worker_metrics.h"
 #include "runtime/store/blob_store.h"
 #include "schema/rexec.capnp.h"
@@ -44,14 +46,17 @@ struct WorkerState {
   CodeCache& code;
   ExecutionContext& execution;
   CommandPoolSet& command_pools;
+  JobAdmission& admission;
   WorkerMetrics& metrics;
   WorkerCounters counters;
 };
 
 // Throws a kj exception for a malformed job (the RPC front door reports it to the caller).
-// Without `io` the job's stdin is empty and its output is returned inside `result`, bounded.
-// `job` is read before the first suspension; `result` must outlive the returned promise.
-kj::Promise<void> RunJob(WorkerState& state, wire::Job::Reader job, kj::Own<JobIo> io,
-                         wire::JobResult::Builder result);
+// `source` is whose job it is (a connection, the queue), for the job admission. Without `io` the
+// job's stdin is empty and its output is returned inside `result`, bounded. `job` is read before
+// the first suspension; `result` must outlive the returned promise. A job whose time limit
+// passes while it waits for a slot ends timed out, with a note on its stderr.
+kj::Promise<void> RunJob(WorkerState& state, JobAdmission::Source& source, wire::Job::Reader job,
+                         kj::Own<JobIo> io, wire::JobResult::Builder result);
 
 }  // namespace rexec

@@ -89,7 +89,8 @@ class QueueConsumer::Impl {
                       ? options_.queue_prefetch
                       : 8 * std::max(1u, std::thread::hardware_concurrency())),
         visibility_(options_.queue_visibility_timeout_ms * kj::MILLISECONDS),
-        reader_options_(QueuedJobReaderOptions(options_)) {}
+        reader_options_(QueuedJobReaderOptions(options_)),
+        admission_source_(state.admission.NewSource(0)) {}
 
   const std::string& consumer() const { return consumer_; }
 
@@ -338,7 +339,7 @@ class QueueConsumer::Impl {
     // kills its workers.
     kj::Promise<void> ran = nullptr;
     KJ_IF_MAYBE(refused, kj::runCatchingExceptions([&] {
-                  ran = RunJob(state_, job.queued.getJob(), kj::mv(io), result);
+                  ran = RunJob(state_, *admission_source_, job.queued.getJob(), kj::mv(io), result);
                 })) {
       auto failed = result.initOutcome().initFailed();
       failed.setStage(wire::Failure::Stage::REQUEST);
@@ -662,6 +663,9 @@ class QueueConsumer::Impl {
   const size_t prefetch_;
   const kj::Duration visibility_;
   capnp::ReaderOptions reader_options_;
+  // The queue's jobs, as one source for the job admission: bounded by the prefetch, and by the
+  // worker's limit on jobs at once.
+  kj::Own<JobAdmission::Source> admission_source_;
   bool group_ready_ = false;
   size_t running_ = 0;
   std::set<std::string> held_;  // entries this worker must keep claimed: running or unanswered

@@ -47,9 +47,9 @@ CheckedJob CheckJob(wire::Job::Reader job, const WorkerOptions& options, bool ou
   checked.limits = {
       Clamp<uint32_t>(requested.getWallTimeMs(), options.default_wall_time_ms,
                       options.max_wall_time_ms),
-      requested.getMemoryBytes() == 0 ? options.default_memory_bytes
-                                      : requested.getMemoryBytes(),
-      Clamp<uint64_t>(requested.getOutputBytes(), options.default_output_bytes,
+      Clamp<uint64_t>(requested.getMemoryBytes(), options.max_memory_bytes,
+                      options.max_memory_bytes),
+      Clamp<uint64_t>(requested.getOutputBytes(), options.max_output_bytes,
                       options.max_output_bytes)};
   if (output_in_result) {
     // Output that comes back inside the result is bounded by the message size.

@@ -2,20 +2,30 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
+#include <arpa/inet.h>
 #include <kj/vector.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/host_port.h"
 #include "core/tls_context.h"
 #include "runtime/sandbox/sandbox.h"
+#include "runtime/service/client_connections.h"
+#include "runtime/service/connection_refusal.h"
+#include "runtime/service/job_admission.h"
+#include "runtime/service/login_throttle.h"
 #include "runtime/service/metrics_server.h"
 #include "runtime/service/queue_consumer.h"
 #include "runtime/service/tls_acceptor.h"
@@ -36,6 +46,73 @@ std::string DescribeProtection(const WorkerOptions& options) {
                         " required");
   }
   return tls ? "TLS, no client check (loopback only)" : "none (loopback only)";
+}
+
+// Refused connections still being told why, at most: beyond, a refused connection is closed at
+// once, so refusing cannot itself use up the descriptors it keeps in reserve.
+constexpr size_t kMaxRefusing = 16;
+
+// The peer of an accepted connection: "127.0.0.1:40122" (or "[::1]:40122"), and its host part.
+std::pair<std::string, std::string> PeerAddress(kj::AsyncIoStream& stream) {
+  sockaddr_storage address{};
+  kj::uint length = sizeof(address);
+  char host[INET6_ADDRSTRLEN] = "";
+  auto* generic = reinterpret_cast<sockaddr*>(&address);
+  if (kj::runCatchingExceptions([&] { stream.getpeername(generic, &length); }) == nullptr) {
+    if (address.ss_family == AF_INET) {
+      const auto& ipv4 = reinterpret_cast<const sockaddr_in&>(address);
+      inet_ntop(AF_INET, &ipv4.sin_addr, host, sizeof(host));
+      return {absl::StrCat(host, ":", ntohs(ipv4.sin_port)), host};
+    }
+    if (address.ss_family == AF_INET6) {
+      const auto& ipv6 = reinterpret_cast<const sockaddr_in6&>(address);
+      inet_ntop(AF_INET6, &ipv6.sin6_addr, host, sizeof(host));
+      return {absl::StrCat("[", host, "]:", ntohs(ipv6.sin6_port)), host};
+    }
+  }
+  return {"unknown peer", "unknown peer"};
+}
+
+// Connections get at most half the descriptors this process can still open, so that a crowd of
+// them leaves room for jobs, caches and the next connection: when accept() itself fails for
+// want of a descriptor, the client it would have served waits in the backlog, untold.
+size_t ConnectionBudget(size_t requested) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return requested;
+  std::error_code error;
+  std::filesystem::directory_iterator fds("/proc/self/fd", error);
+  const size_t open = error ? 0 : std::distance(begin(fds), end(fds));
+  const size_t spare = limit.rlim_cur > open ? limit.rlim_cur - open : 0;
+  const size_t budget = std::max<size_t>(1, std::min(requested, spare / 2));
+  if (budget < requested) {
+    std::fprintf(stderr,
+                 "rexec-worker: at most %zu connections at once, not %zu: the file descriptor "
+                 "limit (%llu) leaves no more room\n",
+                 budget, requested, static_cast<unsigned long long>(limit.rlim_cur));
+  }
+  return budget;
+}
+
+// An upload is the largest message: its bitcode plus a little framing.
+capnp::ReaderOptions ReaderOptionsOf(const WorkerOptions& options) {
+  capnp::ReaderOptions reader_options;
+  reader_options.traversalLimitInWords = options.max_module_bytes / 8 + (1 << 20);
+  return reader_options;
+}
+
+ConnectionLimits LimitsOf(const WorkerOptions& options) {
+  ConnectionLimits limits;
+  limits.max_message = ReaderOptionsOf(options).traversalLimitInWords * 8;
+  limits.max_connections = ConnectionBudget(options.max_connections);
+  limits.login_timeout = options.login_timeout_ms * kj::MILLISECONDS;
+  limits.idle_timeout = options.idle_timeout_ms * kj::MILLISECONDS;
+  limits.max_jobs_per_connection = options.max_jobs_per_connection;
+  return limits;
+}
+
+size_t MaxJobs(const WorkerOptions& options) {
+  if (options.max_jobs != 0) return options.max_jobs;
+  return 4 * std::max(1u, std::thread::hardware_concurrency());
 }
 
 class LoggingErrorHandler final : public kj::TaskSet::ErrorHandler {
@@ -98,12 +175,15 @@ struct WorkerServer::State {
   CodeCache code;
   ExecutionContext execution;
   CommandPoolSet command_pools;
+  JobAdmission admission;
   WorkerMetrics metrics;
   WorkerState worker_state;
-  capnp::Capability::Client gateway;
+  LoginThrottle login_throttle;
+  ConnectionTable connection_table;
+  size_t refusing = 0;
   std::unique_ptr<QueueConsumer> queue;
   std::unique_ptr<MetricsServer> metrics_server;
-  capnp::ReaderOptions reader_options;
+  const capnp::ReaderOptions reader_options = ReaderOptionsOf(options);
   kj::Own<kj::ConnectionReceiver> listener;
   std::unique_ptr<TlsAcceptor> tls;  // null: the listener speaks plain TCP
   std::string protection;
@@ -130,9 +210,9 @@ struct WorkerServer::State {
     return store;
   }
 
-  State(const WorkerOptions& worker_options, kj::AsyncIoContext& io_context,
-        std::unique_ptr<Sandbox> job_sandbox, std::unique_ptr<BlobStore> module_store,
-        std::unique_ptr<BlobStore> object_store)
+  State(const WorkerOptions& worker_options, const ConnectionLimits& connection_limits,
+        kj::AsyncIoContext& io_context, std::unique_ptr<Sandbox> job_sandbox,
+        std::unique_ptr<BlobStore> module_store, std::unique_ptr<BlobStore> object_store)
       : options(worker_options),
         io(io_context),
         sandbox(std::move(job_sandbox)),
@@ -142,11 +222,12 @@ struct WorkerServer::State {
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
-        worker_state{options, *modules, *objects, code, execution, command_pools, metrics, {}},
-        gateway(MakeGateway(worker_state)) {
+        admission(MaxJobs(options)),
+        worker_state{options,       *modules,  *objects, code, execution, command_pools,
+                     admission,     metrics,   {}},
+        login_throttle(io.provider->getTimer(), connection_limits.login_timeout),
+        connection_table(connection_limits, io.provider->getTimer(), admission) {
     metrics.Watch(worker_state);
-    // An upload is the largest message: its bitcode plus a little framing.
-    reader_options.traversalLimitInWords = options.max_module_bytes / 8 + (1 << 20);
   }
 
   static size_t ExecutorsPerModule(const WorkerOptions& options) {
@@ -155,22 +236,45 @@ struct WorkerServer::State {
     return cores == 0 ? 2 : cores;
   }
 
-  kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream) {
+  kj::Promise<void> Serve(kj::Own<kj::AsyncIoStream> stream, ClientConnection& client) {
+    auto gated = client.Gate(kj::mv(stream));
     auto network = kj::heap<capnp::TwoPartyVatNetwork>(
-        *stream, capnp::rpc::twoparty::Side::SERVER, reader_options);
-    auto rpc = kj::heap(capnp::makeRpcServer(*network, gateway));
+        *gated, capnp::rpc::twoparty::Side::SERVER, reader_options);
+    auto rpc = kj::heap(capnp::makeRpcServer(
+        *network, capnp::Capability::Client(MakeGateway(worker_state, client, login_throttle))));
     // One attachment each: an outer attachment outlives an inner one, and the RPC system must
     // go before the network it talks through, the network before its stream.
     return network->onDisconnect()
         .attach(kj::mv(rpc))
         .attach(kj::mv(network))
-        .attach(kj::mv(stream));
+        .attach(kj::mv(gated));
   }
 
   kj::Promise<void> Accepted(kj::Own<kj::AsyncIoStream> connection) {
-    if (tls == nullptr) return Serve(kj::mv(connection));
-    return tls->Accept(kj::mv(connection),
-                       [this](kj::Own<kj::AsyncIoStream> secured) { return Serve(kj::mv(secured)); });
+    auto [peer, peer_host] = PeerAddress(*connection);
+    kj::Own<ClientConnection> client = connection_table.Open(peer, peer_host);
+    if (client.get() == nullptr) {
+      KJ_LOG(WARNING, "refused a connection: at the connection limit, every connection busy", peer,
+             connection_table.limits().max_connections);
+      if (refusing >= kMaxRefusing) return kj::READY_NOW;
+      ++refusing;
+      kj::AsyncIoStream& stream = *connection;
+      return RefuseConnection(
+                 stream, io.provider->getTimer(),
+                 kj::str("this worker is at its limit of ", connection_table.limits().max_connections,
+                         " connections, each running a job: try again later"))
+          .attach(kj::mv(connection), kj::defer([this] { --refusing; }));
+    }
+    ClientConnection& served_client = *client;
+    kj::Promise<void> served =
+        tls == nullptr
+            ? Serve(kj::mv(connection), served_client)
+            : tls->Accept(kj::mv(connection),
+                          [this, &served_client](kj::Own<kj::AsyncIoStream> secured) {
+                            return Serve(kj::mv(secured), served_client);
+                          });
+    // The record goes last: the RPC system serving the connection refers to it.
+    return served.exclusiveJoin(served_client.Ended()).attach(kj::mv(client));
   }
 
   kj::Promise<void> AcceptLoop() {
@@ -235,8 +339,9 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   if (!sandbox.ok()) return sandbox.status();
   std::unique_ptr<State> state;
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
-                state = std::make_unique<State>(options, io, *std::move(sandbox),
-                                                *std::move(modules), *std::move(objects));
+                state = std::make_unique<State>(options, LimitsOf(options), io,
+                                                *std::move(sandbox), *std::move(modules),
+                                                *std::move(objects));
                 if (tls->get() != nullptr) {
                   state->tls = std::make_unique<TlsAcceptor>(*std::move(tls),
                                                              io.provider->getTimer());

@@ -62,7 +62,8 @@ class RemoteJobIo final : public JobIo {
 
 class WorkerImpl final : public wire::Worker::Server {
  public:
-  explicit WorkerImpl(WorkerState& state) : state_(state) {}
+  WorkerImpl(WorkerState& state, ClientConnection& connection)
+      : state_(state), connection_(connection) {}
 
   kj::Promise<void> info(InfoContext context) override {
     FillWorkerInfo(state_, context.getResults().initInfo());
@@ -98,7 +99,9 @@ class WorkerImpl final : public wire::Worker::Server {
     auto params = context.getParams();
     kj::Own<JobIo> io;
     if (params.hasIo()) io = kj::heap<RemoteJobIo>(params.getIo());
-    return RunJob(state_, params.getJob(), kj::mv(io), context.getResults().initResult());
+    return RunJob(state_, connection_.jobs(), params.getJob(), kj::mv(io),
+                  context.getResults().initResult())
+        .attach(connection_.StartCall());
   }
 
   kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
@@ -110,34 +113,60 @@ class WorkerImpl final : public wire::Worker::Server {
 
  private:
   WorkerState& state_;
+  ClientConnection& connection_;
 };
 
 class GatewayImpl final : public wire::Gateway::Server {
  public:
-  explicit GatewayImpl(WorkerState& state) : state_(state) {}
+  GatewayImpl(WorkerState& state, ClientConnection& connection, LoginThrottle& throttle)
+      : state_(state), connection_(connection), throttle_(throttle) {}
 
   kj::Promise<void> login(LoginContext context) override {
+    if (state_.options.token.empty()) return Admit(context);
     kj::StringPtr token_text = context.getParams().getToken();
-    std::string_view token(token_text.cStr(), token_text.size());
-    if (!state_.options.token.empty() && !TokensEqual(token, state_.options.token)) {
-      // Neither token goes into the message: it travels to the client and may be logged.
-      kj::StringPtr reason = token.empty()
-                                 ? "this worker requires a token (rexec-send --token-file FILE)"
-                                 : "this worker refused the token presented";
-      return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str(reason));
-    }
-    context.getResults().setWorker(kj::heap<WorkerImpl>(state_));
-    return kj::READY_NOW;
+    std::string token(token_text.cStr(), token_text.size());
+    context.releaseParams();
+    const std::string& host = connection_.peer_host();
+    return throttle_.Turn(host).then(
+        [this, context, token = std::move(token), &host](bool turn) mutable -> kj::Promise<void> {
+          if (!turn) {
+            return kj::Exception(
+                kj::Exception::Type::OVERLOADED, __FILE__, __LINE__,
+                kj::str("too many failed logins from ", host, "; try again later"));
+          }
+          if (TokensEqual(token, state_.options.token)) {
+            throttle_.Succeeded(host);
+            return Admit(context);
+          }
+          uint64_t failures = throttle_.Failed(host);
+          // Neither token goes into the message or the log: the message travels to the
+          // client, and both may be kept.
+          kj::StringPtr reason =
+              token.empty() ? "this worker requires a token (rexec-send --token-file FILE)"
+                            : "this worker refused the token presented";
+          KJ_LOG(WARNING, "refused a login", connection_.peer(),
+                 token.empty() ? "no token" : "wrong token", failures);
+          return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str(reason));
+        });
   }
 
  private:
+  kj::Promise<void> Admit(LoginContext& context) {
+    connection_.LoggedIn();
+    context.getResults().setWorker(kj::heap<WorkerImpl>(state_, connection_));
+    return kj::READY_NOW;
+  }
+
   WorkerState& state_;
+  ClientConnection& connection_;
+  LoginThrottle& throttle_;
 };
 
 }  // namespace
 
-kj::Own<wire::Gateway::Server> MakeGateway(WorkerState& state) {
-  return kj::heap<GatewayImpl>(state);
+kj::Own<wire::Gateway::Server> MakeGateway(WorkerState& state, ClientConnection& connection,
+                                           LoginThrottle& throttle) {
+  return kj::heap<GatewayImpl>(state, connection, throttle);
 }
 
 }  // namespace rexec

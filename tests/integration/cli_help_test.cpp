@@ -51,8 +51,9 @@ TEST(CliHelpTest, WorkerHelpDescribesEveryOption) {
   for (const char* option : {"--listen", "--token-file", "--tls-cert", "--tls-key",
                              "--tls-client-ca", "--cache-dir", "--no-disk-cache",
                              "--cache-max-bytes", "--memory-cache", "--max-module", "--timeout",
-                             "--max-timeout", "--memory", "--max-output", "--verbose", "--help",
-                             "--version"}) {
+                             "--max-timeout", "--memory", "--max-output", "--max-connections",
+                             "--login-timeout", "--idle-timeout", "--max-jobs",
+                             "--max-jobs-per-connection", "--verbose", "--help", "--version"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;
