@@ -50,7 +50,7 @@ options:
   --tls-cert FILE      with --tls-key: a client certificate, for a worker that requires one
   --tls-key FILE       (TLS is for --worker only: the queue's Redis connection is plain)
   --timeout SECONDS    kill the program after this long (exit code 124)
-  --memory BYTES       limit the program's data segment (K, M, G suffixes)
+  --memory BYTES       limit the memory the program maps, shared memory included (K, M, G)
   --max-output BYTES   kill the program once it has written this much
   --no-cache           compile even if the bitcode cache has this module
   -v, --verbose        print each stage and its time to stderr

@@ -49,7 +49,7 @@ options:
   --max-module BYTES      largest module a client may upload (default 64M)
   --timeout SECONDS       wall-time limit for jobs that ask for none (default: none)
   --max-timeout SECONDS   no job may run longer (default: no maximum)
-  --memory BYTES          most memory (data segment) one job may use: a job asking for more,
+  --memory BYTES          most memory (address space) one job may map: a job asking for more,
                           or for none, gets this (default: no limit)
   --max-output BYTES      most output one job may write: a job asking for more, or for none,
                           gets this (default 1G)

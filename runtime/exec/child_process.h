@@ -31,7 +31,7 @@ struct ChildOutput {
 };
 
 struct ChildLimits {
-  uint64_t memory_bytes = 0;  // RLIMIT_DATA; 0 = unlimited
+  uint64_t memory_bytes = 0;  // exec/memory_limit.h; 0 = unlimited
 };
 
 class ChildProcess {

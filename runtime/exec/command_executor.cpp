@@ -17,6 +17,7 @@
 #include "runtime/exec/child_runtime.h"
 #include "core/fd_io.h"
 #include "runtime/exec/command_protocol.h"
+#include "runtime/exec/memory_limit.h"
 
 namespace rexec {
 namespace {
@@ -27,24 +28,6 @@ using command_protocol::Status;
 
 // The job's channel (jit/template_protocol.h).
 constexpr int kControlFd = 3;
-
-// Sets a soft limit, with system calls only when it differs from the previous job's.
-class SoftLimit {
- public:
-  explicit SoftLimit(int resource) : resource_(resource) {}
-  void Set(uint64_t bytes) {
-    if (bytes == current_) return;
-    rlimit limit;
-    getrlimit(resource_, &limit);
-    limit.rlim_cur = bytes == 0 ? limit.rlim_max : std::min<rlim_t>(bytes, limit.rlim_max);
-    setrlimit(resource_, &limit);
-    current_ = bytes;
-  }
-
- private:
-  int resource_;
-  uint64_t current_ = 0;  // 0: unlimited, as the executor starts
-};
 
 // Collects what the command's entry reports through the C ABI of command.h.
 struct CallResult {
@@ -113,7 +96,7 @@ void ServeCommands(const LinkedModule& module) {
 
   std::string request_body;  // name, then state
   std::string reply;         // the whole response, sent with one write
-  SoftLimit memory(RLIMIT_DATA);
+  uint64_t memory_limit = 0;  // the current job's; 0: none, as the executor starts
   for (;;) {
     RequestHeader request;
     if (!ReadFully(kControlFd, &request, sizeof request) ||
@@ -124,7 +107,10 @@ void ServeCommands(const LinkedModule& module) {
     if (!ReadFully(kControlFd, request_body.data(), request_body.size())) ExitChild(0);
     std::string name = request_body.substr(0, request.name_bytes);
     std::string_view state = std::string_view(request_body).substr(request.name_bytes);
-    memory.Set(request.memory_bytes);
+    if (request.memory_bytes != memory_limit) {
+      LimitMemoryGrowth(request.memory_bytes, LimitKind::kPerJob);
+      memory_limit = request.memory_bytes;
+    }
 
     ResponseHeader response;
     CallResult result;

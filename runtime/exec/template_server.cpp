@@ -19,6 +19,7 @@
 #include "core/frame_io.h"
 #include "runtime/exec/child_runtime.h"
 #include "runtime/exec/command_executor.h"
+#include "runtime/exec/memory_limit.h"
 #include "runtime/jit/jit_session.h"
 #include "runtime/jit/template_protocol.h"
 #include "runtime/sandbox/sandbox_entry.h"
@@ -141,10 +142,7 @@ void StartUnsandboxedJob(int status_fd) {
     StartUnsandboxedJob(kStatusFd);
   }
   close(kStatusFd);
-  if (request.memory_bytes != 0) {
-    rlimit limit{request.memory_bytes, request.memory_bytes};
-    setrlimit(RLIMIT_DATA, &limit);
-  }
+  if (request.memory_bytes != 0) LimitMemoryGrowth(request.memory_bytes, LimitKind::kFixed);
   // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
   // and print again must show the first line while they run.
   setvbuf(stdout, nullptr, _IOLBF, 0);

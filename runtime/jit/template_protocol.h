@@ -45,7 +45,7 @@ inline constexpr uint32_t kLaunchMagic = 0x72785466;  // "rxTf"
 struct LaunchRequest {
   uint32_t magic = kLaunchMagic;
   JobKind kind = JobKind::kProgram;
-  uint64_t memory_bytes = 0;  // RLIMIT_DATA of the job; 0: none
+  uint64_t memory_bytes = 0;  // the job's memory limit (exec/memory_limit.h); 0: none
 };
 
 struct LaunchReply {

@@ -122,6 +122,13 @@ TEST_F(SendFailuresTest, MemoryLimitMakesLargeAllocationsFail) {
   EXPECT_EQ(limited.stdout_text, "allocation of 256 MiB failed\n") << limited;
 }
 
+// Shared anonymous memory is outside the data segment: the limit must count it anyway.
+TEST_F(SendFailuresTest, MemoryLimitCoversSharedAnonymousMemory) {
+  ProcessResult limited = Send({"--memory", "256M", ProgramPath("shared_memory.c")});
+  EXPECT_EQ(limited.exit_code, 3) << limited;
+  EXPECT_EQ(limited.stdout_text, "mapping 1 GiB of shared memory failed\n") << limited;
+}
+
 TEST_F(SendFailuresTest, ProgramExitCodePassesThrough) {
   ProcessResult result = Send({ProgramPath("exit_code.cpp")});
   EXPECT_EQ(result.exit_code, 42) << result;
