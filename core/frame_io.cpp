@@ -71,6 +71,10 @@ absl::Status ReadExactly(int fd, char* into, size_t size, const FrameDeadline& d
 
 }  // namespace
 
+absl::Status AwaitReadable(int fd, FrameDeadline deadline) {
+  return AwaitReady(fd, POLLIN, deadline);
+}
+
 absl::Status WriteFrame(int fd, uint8_t kind, std::string_view payload, FrameDeadline deadline) {
   char header[kHeaderBytes];
   header[0] = static_cast<char>(kind);

@@ -23,6 +23,10 @@ struct Frame {
 
 using FrameDeadline = std::optional<std::chrono::steady_clock::time_point>;  // none: wait forever
 
+// Waits until `fd` has something to read (or has reached its end). DeadlineExceeded past the
+// deadline.
+absl::Status AwaitReadable(int fd, FrameDeadline deadline);
+
 // Writes a whole frame to a blocking or non-blocking descriptor.
 absl::Status WriteFrame(int fd, uint8_t kind, std::string_view payload, FrameDeadline deadline);
 

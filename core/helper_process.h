@@ -18,6 +18,10 @@
 namespace rexec {
 
 struct HelperProcessSpec {
+  // Stand-ins in `descriptors`: the helper's end of a new socket to it, and /dev/null.
+  static constexpr int kChannel = -2;
+  static constexpr int kDevNull = -3;
+
   std::string path;
   std::vector<std::string> args;  // after argv[0]
   std::vector<int> descriptors;   // become the helper's 0, 1, 2, ... in this order
@@ -27,7 +31,11 @@ struct HelperProcessSpec {
   const void* context = nullptr;
 };
 
-// The helper's pid (a child of the caller, which must reap it).
-absl::StatusOr<pid_t> StartHelperProcess(const HelperProcessSpec& spec);
+struct HelperProcess {
+  pid_t pid;    // a child of the caller, which must reap it
+  int channel;  // the worker's end of the socket (kChannel), owned by the caller
+};
+
+absl::StatusOr<HelperProcess> StartHelperProcess(const HelperProcessSpec& spec);
 
 }  // namespace rexec

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/descriptor_passing.h"
 #include "core/frame_io.h"
+#include "core/fresh_child.h"
 #include "runtime/exec/child_runtime.h"
 #include "runtime/exec/command_executor.h"
 #include "runtime/exec/memory_limit.h"
@@ -116,23 +116,9 @@ void StartUnsandboxedJob(int status_fd) {
 [[noreturn]] void RunJob(const LinkedModule& module, const TemplateServerOptions& options,
                          const LaunchRequest& request, const int (&fds)[kLaunchDescriptors],
                          pid_t template_pid) noexcept {
-  int staged[kLaunchDescriptors];
-  for (int i = 0; i < kLaunchDescriptors; ++i) {
-    staged[i] = fcntl(fds[i], F_DUPFD, kLaunchDescriptors);
-    if (staged[i] < 0) _exit(127);
-  }
-  for (int i = 0; i < kLaunchDescriptors; ++i) {
-    if (dup2(staged[i], i) < 0) _exit(127);
-  }
+  if (!PlaceDescriptors(fds)) _exit(127);
   close_range(kLaunchDescriptors, ~0U, 0);
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-    sigaction(signal_number, &default_action, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  ResetSignalHandling();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != template_pid) _exit(127);  // the template died before PDEATHSIG was armed
 
@@ -153,29 +139,13 @@ void StartUnsandboxedJob(int status_fd) {
 // Receives one launch request and its descriptors. False at the end of the channel or on a
 // malformed request (the worker never sends one: the template then ends).
 bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kLaunchDescriptors]) {
-  iovec bytes{&request, sizeof request};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-  msghdr message{};
-  message.msg_iov = &bytes;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t got;
-  while ((got = recvmsg(channel, &message, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 &&
-         errno == EINTR) {
-  }
-  int received = 0;
-  for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr;
-       part = CMSG_NXTHDR(&message, part)) {
-    if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS) continue;
-    received = static_cast<int>((part->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    memcpy(fds, CMSG_DATA(part), received * sizeof(int));
-  }
+  size_t received = 0;
+  ssize_t got = ReceiveWithDescriptors(channel, &request, sizeof request, fds, received);
   const bool valid = got == sizeof request && received == kLaunchDescriptors &&
                      request.magic == template_protocol::kLaunchMagic &&
                      (request.kind == JobKind::kProgram || request.kind == JobKind::kExecutor);
   if (!valid) {
-    for (int i = 0; i < received; ++i) close(fds[i]);
+    for (size_t i = 0; i < received; ++i) close(fds[i]);
   }
   return valid;
 }
@@ -183,22 +153,8 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kLaunchDescri
 void SendReply(int channel, int error, int pidfd) {
   LaunchReply reply;
   reply.error = error;
-  iovec bytes{&reply, sizeof reply};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &bytes;
-  message.msg_iovlen = 1;
-  if (pidfd >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* rights = CMSG_FIRSTHDR(&message);
-    rights->cmsg_level = SOL_SOCKET;
-    rights->cmsg_type = SCM_RIGHTS;
-    rights->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(rights), &pidfd, sizeof(int));
-  }
-  while (sendmsg(channel, &message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
+  SendWithDescriptors(channel, &reply, sizeof reply,
+                      pidfd >= 0 ? std::span<const int>(&pidfd, 1) : std::span<const int>());
 }
 
 // Links the module the worker sends; the process's exit code when that fails.

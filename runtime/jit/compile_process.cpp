@@ -1,9 +1,7 @@
 #include "runtime/jit/compile_process.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,31 +41,25 @@ CompileProcess::CompileProcess(CompileProcessOptions options) : options_(std::mo
 CompileProcess::~CompileProcess() { Stop(); }
 
 absl::Status CompileProcess::Start() {
-  int channel[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0) {
-    return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(errno)));
-  }
-  int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   HelperProcessSpec spec;
   spec.path = options_.server_path;
   spec.args = options_.server_args;
-  spec.descriptors = {channel[1], channel[1], null_fd};  // stdin, stdout, stderr
+  // stdin and stdout the channel, stderr nowhere
+  spec.descriptors = {HelperProcessSpec::kChannel, HelperProcessSpec::kChannel,
+                      HelperProcessSpec::kDevNull};
   spec.address_space_bytes = kServerAddressSpace;
   if (options_.sandbox != nullptr) {
     spec.in_child = &EnterSandbox;
     spec.context = options_.sandbox;
   }
-  absl::StatusOr<pid_t> pid =
-      null_fd < 0 ? absl::UnavailableError(strerror(errno)) : StartHelperProcess(spec);
-  close(channel[1]);
-  if (null_fd >= 0) close(null_fd);
-  if (!pid.ok()) {
-    close(channel[0]);
+  absl::StatusOr<HelperProcess> started = StartHelperProcess(spec);
+  if (!started.ok()) {
     return absl::UnavailableError(absl::StrCat("the compile server ", options_.server_path,
-                                               " did not start (", pid.status().message(), ")"));
+                                               " did not start (", started.status().message(),
+                                               ")"));
   }
-  pid_ = *pid;
-  channel_ = channel[0];
+  pid_ = started->pid;
+  channel_ = started->channel;
 
   absl::StatusOr<Frame> ready = ReadFrame(
       channel_, kMaxMessageBytes, std::chrono::steady_clock::now() + kStartDeadline);

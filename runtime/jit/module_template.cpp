@@ -1,10 +1,7 @@
 #include "runtime/jit/module_template.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/frame_io.h"
+#include "core/descriptor_passing.h"
 #include "core/helper_process.h"
 
 namespace rexec {
@@ -40,19 +38,6 @@ std::vector<std::string> TemplateArgs(const ContentHash& hash, const Sandbox* sa
   return args;
 }
 
-// Waits until `fd` has `events`, at most until `deadline`.
-bool AwaitReady(int fd, short events, std::chrono::steady_clock::time_point deadline) {
-  while (true) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
-                                                             std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd waiting{fd, events, 0};
-    int ready = poll(&waiting, 1, static_cast<int>(left.count()));
-    if (ready > 0) return true;
-    if (ready < 0 && errno != EINTR) return false;
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<ModuleTemplate>> ModuleTemplate::Start(
@@ -63,31 +48,22 @@ absl::StatusOr<std::shared_ptr<ModuleTemplate>> ModuleTemplate::Start(
 }
 
 absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::string_view object) {
-  int channel[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0) {
-    return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(errno)));
-  }
-  int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   HelperProcessSpec spec;
   spec.path = options.binary_path;
   spec.args = TemplateArgs(hash_, options.sandbox);
   // Its stderr is the worker's: a template that cannot start says why there.
-  spec.descriptors = {channel[1], null_fd, STDERR_FILENO};
+  spec.descriptors = {HelperProcessSpec::kChannel, HelperProcessSpec::kDevNull, STDERR_FILENO};
   if (options.sandbox != nullptr) {
     spec.descriptors.push_back(options.sandbox->user_namespace_fd());
     spec.descriptors.push_back(options.sandbox->network_namespace_fd());
   }
-  absl::StatusOr<pid_t> pid =
-      null_fd < 0 ? absl::UnavailableError(strerror(errno)) : StartHelperProcess(spec);
-  close(channel[1]);
-  if (null_fd >= 0) close(null_fd);
-  if (!pid.ok()) {
-    close(channel[0]);
+  absl::StatusOr<HelperProcess> started = StartHelperProcess(spec);
+  if (!started.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot start a module template (",
-                                               pid.status().message(), ")"));
+                                               started.status().message(), ")"));
   }
-  pid_ = *pid;
-  channel_ = channel[0];
+  pid_ = started->pid;
+  channel_ = started->channel;
 
   const auto deadline = std::chrono::steady_clock::now() + options.deadline;
   absl::StatusOr<Frame> ready = ReadFrame(channel_, options.max_message_bytes, deadline);
@@ -147,50 +123,21 @@ absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
   LaunchRequest request;
   request.kind = kind;
   request.memory_bytes = memory_bytes;
-  iovec request_bytes{&request, sizeof request};
-  alignas(cmsghdr) char request_control[CMSG_SPACE(sizeof(int) * descriptors.size())] = {};
-  msghdr message{};
-  message.msg_iov = &request_bytes;
-  message.msg_iovlen = 1;
-  message.msg_control = request_control;
-  message.msg_controllen = sizeof request_control;
-  cmsghdr* rights = CMSG_FIRSTHDR(&message);
-  rights->cmsg_level = SOL_SOCKET;
-  rights->cmsg_type = SCM_RIGHTS;
-  rights->cmsg_len = CMSG_LEN(sizeof(int) * descriptors.size());
-  memcpy(CMSG_DATA(rights), descriptors.data(), sizeof(int) * descriptors.size());
-  const auto deadline = std::chrono::steady_clock::now() + kLaunchDeadline;
-  ssize_t sent;
-  while ((sent = sendmsg(channel_, &message, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  if (SendWithDescriptors(channel_, &request, sizeof request, descriptors) != sizeof request) {
+    return fail("send");
   }
-  if (sent != sizeof request) return fail("send");
-
-  LaunchReply reply;
-  iovec reply_bytes{&reply, sizeof reply};
-  alignas(cmsghdr) char reply_control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr answer{};
-  answer.msg_iov = &reply_bytes;
-  answer.msg_iovlen = 1;
-  answer.msg_control = reply_control;
-  answer.msg_controllen = sizeof reply_control;
-  if (!AwaitReady(channel_, POLLIN, deadline)) {
+  if (absl::Status ready = AwaitReadable(channel_, std::chrono::steady_clock::now() +
+                                                       kLaunchDeadline);
+      !ready.ok()) {
     errno = ETIMEDOUT;
     return fail("wait");
   }
-  ssize_t got;
-  while ((got = recvmsg(channel_, &answer, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 &&
-         errno == EINTR) {
-  }
+  LaunchReply reply;
   int pidfd = -1;
-  for (cmsghdr* part = CMSG_FIRSTHDR(&answer); part != nullptr; part = CMSG_NXTHDR(&answer, part)) {
-    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS &&
-        part->cmsg_len == CMSG_LEN(sizeof(int))) {
-      memcpy(&pidfd, CMSG_DATA(part), sizeof(int));
-    }
-  }
-  if (got != sizeof reply || reply.magic != template_protocol::kLaunchMagic ||
-      (answer.msg_flags & MSG_CTRUNC) != 0) {
-    if (pidfd >= 0) close(pidfd);
+  size_t received = 0;
+  ssize_t got = ReceiveWithDescriptors(channel_, &reply, sizeof reply, {&pidfd, 1}, received);
+  if (got != sizeof reply || reply.magic != template_protocol::kLaunchMagic) {
+    if (received != 0) close(pidfd);
     if (got >= 0) errno = EPROTO;
     return fail("receive");
   }

@@ -1,0 +1,35 @@
+#include "core/fresh_child.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+namespace rexec {
+
+bool PlaceDescriptors(std::span<const int> fds) {
+  constexpr size_t kMaxDescriptors = 16;
+  if (fds.size() > kMaxDescriptors) return false;
+  const int count = static_cast<int>(fds.size());
+  int staged[kMaxDescriptors];
+  for (int i = 0; i < count; ++i) {
+    staged[i] = fcntl(fds[i], F_DUPFD, count);
+    if (staged[i] < 0) return false;
+  }
+  for (int i = 0; i < count; ++i) {
+    if (dup2(staged[i], i) < 0) return false;
+  }
+  return true;
+}
+
+void ResetSignalHandling() {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    sigaction(signal_number, &default_action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace rexec

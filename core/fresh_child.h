@@ -1,0 +1,18 @@
+// Steps a freshly forked child takes before it becomes something else (a helper executable, a
+// job). Async-signal-safe: they run between fork() and exec() or user code.
+#pragma once
+
+#include <span>
+
+namespace rexec {
+
+// Puts fds[i] at descriptor i, whatever numbers they had (copies are made above them first, so
+// placing one never overwrites another still to be placed; the caller closes those copies).
+// False if a descriptor could not be duplicated.
+bool PlaceDescriptors(std::span<const int> fds);
+
+// Default handling for every signal and none blocked: what the parent ignored or caught must not
+// carry over.
+void ResetSignalHandling();
+
+}  // namespace rexec
