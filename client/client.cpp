@@ -14,7 +14,7 @@
 #include "client/queue_worker.h"
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
-#include "compiler/compiler.h"
+#include "compiler/compiler_process.h"
 #include "core/event_loop_thread.h"
 #include "core/host_port.h"
 #include "core/tls_context.h"
@@ -615,7 +615,7 @@ absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
   }
   std::vector<std::string> inputs;
   std::string diagnostics;
-  absl::StatusOr<Module> module = CompileToBitcode(options, diagnostics, &inputs);
+  absl::StatusOr<Module> module = CompileInCompilerProcess(options, diagnostics, &inputs);
   out.diagnostics += diagnostics;
   if (module.ok() && cache) cache->Store(options, *module, diagnostics, inputs);
   if (!module.ok() && report == nullptr && !diagnostics.empty()) {
@@ -626,7 +626,7 @@ absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
 }
 
 absl::StatusOr<Module> Client::Load(std::string bitcode) {
-  return InspectBitcode(std::move(bitcode));
+  return InspectInCompilerProcess(std::move(bitcode));
 }
 
 absl::Status Client::Upload(const Module& module, bool* skipped) {

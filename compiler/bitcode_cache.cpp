@@ -18,7 +18,7 @@
 namespace rexec {
 namespace {
 
-constexpr char kManifestHeader[] = "rexec-bitcode-manifest-2";
+constexpr char kManifestHeader[] = "rexec-bitcode-manifest-3";
 // Entries kept per manifest: one per distinct state of the headers seen recently.
 constexpr size_t kMaxEntriesPerManifest = 8;
 constexpr uint64_t kMaxFileBytes = 1ull << 30;
@@ -39,6 +39,10 @@ struct DirectoryStamp {
 
 struct ManifestEntry {
   ContentHash module;
+  // The module's entry points, kept here because finding them in the bitcode takes LLVM, which
+  // a warm run must not load (compiler_process.h).
+  bool has_main = false;
+  std::vector<CommandInfo> commands;
   std::string diagnostics;  // replayed on a hit, as ccache replays a compiler's stderr
   std::vector<FileStamp> files;
   std::vector<DirectoryStamp> directories;
@@ -90,13 +94,34 @@ std::optional<ContentHash> ListingOf(const std::string& directory,
   return hasher.Finish();
 }
 
+// "main" or "-", then a name and a descriptor per command: none holds a space or a newline.
+std::string EncodeEntryPoints(const ManifestEntry& entry) {
+  std::string text = entry.has_main ? "main" : "-";
+  for (const CommandInfo& command : entry.commands) {
+    absl::StrAppend(&text, "\n", command.name, " ", command.descriptor);
+  }
+  return text;
+}
+
+bool DecodeEntryPoints(const std::string& text, ManifestEntry& entry) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (lines[0] != "main" && lines[0] != "-") return false;
+  entry.has_main = lines[0] == "main";
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields = absl::StrSplit(lines[i], absl::MaxSplits(' ', 1));
+    if (fields.size() != 2) return false;
+    entry.commands.push_back({fields[0], fields[1]});
+  }
+  return true;
+}
+
 std::string Serialize(const std::vector<ManifestEntry>& entries) {
   std::string text = absl::StrCat(kManifestHeader, "\n");
   for (const ManifestEntry& entry : entries) {
     absl::StrAppend(&text, "entry ", entry.module.hex(), " ", entry.files.size(), " ",
                     entry.directories.size(), " ",
                     entry.diagnostics.empty() ? "-" : absl::BytesToHexString(entry.diagnostics),
-                    "\n");
+                    " ", absl::BytesToHexString(EncodeEntryPoints(entry)), "\n");
     for (const FileStamp& file : entry.files) {
       absl::StrAppend(&text, file.content.hex(), " ", file.size, " ", file.mtime_ns, " ",
                       file.path, "\n");
@@ -119,12 +144,15 @@ std::vector<ManifestEntry> Parse(const std::string& text) {
     size_t count = 0;
     size_t directories = 0;
     std::optional<ContentHash> module =
-        head.size() == 5 ? ContentHash::FromHex(head[1]) : std::nullopt;
+        head.size() == 6 ? ContentHash::FromHex(head[1]) : std::nullopt;
     if (head[0] != "entry" || !module || !absl::SimpleAtoi(head[2], &count) ||
         !absl::SimpleAtoi(head[3], &directories)) {
       return {};
     }
-    ManifestEntry entry{*module, head[4] == "-" ? "" : absl::HexStringToBytes(head[4]), {}, {}};
+    ManifestEntry entry;
+    entry.module = *module;
+    entry.diagnostics = head[4] == "-" ? "" : absl::HexStringToBytes(head[4]);
+    if (!DecodeEntryPoints(absl::HexStringToBytes(head[5]), entry)) return {};
     for (size_t i = 0; i < count; ++i) {
       if (!std::getline(in, line)) return {};
       std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 3));
@@ -250,10 +278,8 @@ std::optional<Module> BitcodeCache::Lookup(const CompileOptions& options,
     if (!matches || !DirectoriesUnchanged(entry)) continue;
     std::optional<std::string> bitcode = ReadFile(directory_ / "modules" / entry.module.hex());
     if (!bitcode || ContentHash::Of(*bitcode) != entry.module) return std::nullopt;
-    absl::StatusOr<Module> module = InspectBitcode(std::move(*bitcode));
-    if (!module.ok()) return std::nullopt;
     diagnostics += entry.diagnostics;
-    return *std::move(module);
+    return Module{std::move(*bitcode), entry.module, entry.commands, entry.has_main};
   }
   return std::nullopt;
 }
@@ -262,7 +288,7 @@ void BitcodeCache::Store(const CompileOptions& options, const Module& module,
                          const std::string& diagnostics, const std::vector<std::string>& inputs) {
   std::optional<ContentHash> key = ManifestKey(options);
   if (!key) return;
-  ManifestEntry entry{module.hash, diagnostics, {}, {}};
+  ManifestEntry entry{module.hash, module.has_main, module.commands, diagnostics, {}, {}};
   for (const std::string& input : inputs) {
     std::optional<FileStamp> stamp = Stamp(AbsolutePath(input));
     if (!stamp) return;  // an input vanished mid-compile: caching could serve stale code

@@ -1,6 +1,8 @@
 #include "rexec/content_hash.h"
 
-#include <llvm/Support/BLAKE3.h>
+// LLVM's BLAKE3 through its C interface, linked from the static Support archive: hashing must not
+// map libLLVM into processes that do nothing else with LLVM (the client on a warm run, the worker).
+#include <llvm-c/blake3.h>
 
 #include <cstring>
 
@@ -9,18 +11,19 @@
 namespace rexec {
 namespace {
 
-ContentHash FromResult(const llvm::BLAKE3Result<ContentHash::kSize>& result) {
-  auto hash = ContentHash::FromBytes(
-      std::string_view(reinterpret_cast<const char*>(result.data()), result.size()));
-  return *hash;
+ContentHash Finalize(const llvm_blake3_hasher& hasher) {
+  uint8_t digest[ContentHash::kSize];
+  llvm_blake3_hasher_finalize(&hasher, digest, sizeof digest);
+  return *ContentHash::FromBytes(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 }  // namespace
 
 ContentHash ContentHash::Of(std::string_view bytes) {
-  llvm::BLAKE3 hasher;
-  hasher.update(llvm::StringRef(bytes.data(), bytes.size()));
-  return FromResult(hasher.final());
+  llvm_blake3_hasher hasher;
+  llvm_blake3_hasher_init(&hasher);
+  llvm_blake3_hasher_update(&hasher, bytes.data(), bytes.size());
+  return Finalize(hasher);
 }
 
 std::optional<ContentHash> ContentHash::FromBytes(std::string_view bytes) {
@@ -43,19 +46,21 @@ std::string ContentHash::hex() const {
 }
 
 struct ContentHasher::State {
-  llvm::BLAKE3 hasher;
+  llvm_blake3_hasher hasher;
 };
 
-ContentHasher::ContentHasher() : state_(std::make_unique<State>()) {}
+ContentHasher::ContentHasher() : state_(std::make_unique<State>()) {
+  llvm_blake3_hasher_init(&state_->hasher);
+}
 ContentHasher::~ContentHasher() = default;
 
 ContentHasher& ContentHasher::Add(std::string_view part) {
   uint64_t size = part.size();
-  state_->hasher.update(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(&size), sizeof size));
-  state_->hasher.update(llvm::StringRef(part.data(), part.size()));
+  llvm_blake3_hasher_update(&state_->hasher, &size, sizeof size);
+  llvm_blake3_hasher_update(&state_->hasher, part.data(), part.size());
   return *this;
 }
 
-ContentHash ContentHasher::Finish() const { return FromResult(state_->hasher.final()); }
+ContentHash ContentHasher::Finish() const { return Finalize(state_->hasher); }
 
 }  // namespace rexec

@@ -37,7 +37,8 @@ namespace {
     setrlimit(RLIMIT_AS, &address_space);
   }
   char* const no_environment[] = {nullptr};
-  syscall(SYS_execveat, binary, "", argv, no_environment, AT_EMPTY_PATH);
+  syscall(SYS_execveat, binary, "", argv, spec.keep_environment ? environ : no_environment,
+          AT_EMPTY_PATH);
   _exit(127);
 }
 

@@ -2,9 +2,10 @@
 //
 // fork(), then in the child only async-signal-safe calls until execve() of a binary opened
 // beforehand and executed by descriptor (inside a sandbox its path may not be visible): exactly
-// the given descriptors, no environment, default signal handling, no core dumps, no_new_privs,
-// and death with the parent (PR_SET_PDEATHSIG, re-armed if the in-child step clears it). The
-// helper starts with none of the worker's memory, so it holds no other client's data.
+// the given descriptors, no environment (unless kept), default signal handling, no core dumps,
+// no_new_privs, and death with the parent (PR_SET_PDEATHSIG, re-armed if the in-child step
+// clears it). The helper starts with none of the worker's memory, so it holds no other client's
+// data. The client starts its compiler process the same way.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +27,9 @@ struct HelperProcessSpec {
   std::vector<std::string> args;  // after argv[0]
   std::vector<int> descriptors;   // become the helper's 0, 1, 2, ... in this order
   uint64_t address_space_bytes = 0;  // RLIMIT_AS; 0: unlimited
+  // The caller's environment instead of none: for a helper that acts for the user, as the
+  // client's compiler does (CPATH and the like).
+  bool keep_environment = false;
   // Runs in the child just before exec, async-signal-safe (e.g. entering the sandbox).
   void (*in_child)(const void* context) = nullptr;
   const void* context = nullptr;

@@ -22,12 +22,10 @@ T ValueOrDie(absl::StatusOr<T> value) {
   return std::move(*value);
 }
 
-CompileProcessOptions CompileServerOptions(const std::string& fingerprint,
-                                           const Sandbox* sandbox) {
+CompileProcessOptions CompileServerOptions(const Sandbox* sandbox) {
   CompileProcessOptions options;
   options.sandbox = sandbox;
   options.server_path = ValueOrDie(FindHelperBinary("rexec-compile-server"));
-  options.expected_fingerprint = fingerprint;
   return options;
 }
 
@@ -38,9 +36,8 @@ CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_m
     : modules_(modules),
       objects_(objects),
       max_linked_modules_(max_linked_modules),
-      compiler_(ValueOrDie(ObjectCompiler::ForHost())),
-      compile_process_(std::make_unique<CompileProcess>(
-          CompileServerOptions(compiler_->codegen_fingerprint(), sandbox))),
+      compile_process_(std::make_unique<CompileProcess>(CompileServerOptions(sandbox))),
+      target_(ValueOrDie(compile_process_->Describe())),
       template_options_{ValueOrDie(FindHelperBinary("rexec-module-template")), sandbox} {}
 
 CodeCache::~CodeCache() noexcept(false) {
@@ -52,7 +49,7 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
   LoadedCode loaded;
   ContentHash object_key = ContentHasher()
                                .Add(hash.bytes())
-                               .Add(compiler_->codegen_fingerprint())
+                               .Add(target_.codegen_fingerprint)
                                .Finish();
   std::shared_ptr<const std::string> object = objects_.Get(object_key);
   if (object != nullptr) {

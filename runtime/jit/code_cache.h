@@ -21,7 +21,7 @@
 #include "runtime/store/blob_store.h"
 #include "runtime/jit/compile_process.h"
 #include "runtime/jit/module_template.h"
-#include "runtime/jit/object_compiler.h"
+#include "runtime/jit/target_description.h"
 
 namespace rexec {
 
@@ -48,7 +48,7 @@ class CodeCache {
             const Sandbox* sandbox = nullptr);
   ~CodeCache() noexcept(false);
 
-  const TargetDescription& target() const { return compiler_->target(); }
+  const TargetDescription& target() const { return target_; }
 
   // NotFound when the module store lacks the bitcode; InvalidArgument when it cannot be
   // compiled (LLVM's message, or how the compile server died); DeadlineExceeded when compiling
@@ -68,10 +68,10 @@ class CodeCache {
   BlobStore& modules_;
   BlobStore& objects_;
   const size_t max_linked_modules_;
-  // The host's codegen settings: the target clients compile for and the object cache's key. It
-  // never reads bitcode.
-  std::unique_ptr<ObjectCompiler> compiler_;
   std::unique_ptr<CompileProcess> compile_process_;  // used on the background thread only
+  // As the compile server described it when the cache was made: the target clients compile for,
+  // and (its fingerprint) the object cache's key.
+  const TargetDescription target_;
   ModuleTemplateOptions template_options_;
   EventLoopThread thread_;
   absl::flat_hash_map<ContentHash, Linked> linked_;

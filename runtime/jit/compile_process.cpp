@@ -69,13 +69,28 @@ absl::Status CompileProcess::Start() {
     return absl::UnavailableError(absl::StrCat("the compile server ", options_.server_path,
                                                " did not start (", said, "; it ", ended, ")"));
   }
-  if (ready->payload != options_.expected_fingerprint) {
+  absl::StatusOr<TargetDescription> target = TargetDescription::Decode(ready->payload);
+  if (!target.ok()) {
+    Stop();
+    return absl::UnavailableError(absl::StrCat("the compile server ", options_.server_path, ": ",
+                                               target.status().message()));
+  }
+  if (target_.has_value() && *target != *target_) {
     Stop();
     return absl::UnavailableError(absl::StrCat(
-        "the compile server ", options_.server_path, " generates code for '", ready->payload,
-        "', the worker for '", options_.expected_fingerprint, "': install matching builds"));
+        "the compile server ", options_.server_path, " now generates code for '",
+        target->codegen_fingerprint, "', before for '", target_->codegen_fingerprint,
+        "': restart the worker after installing a new build"));
   }
+  target_ = std::move(*target);
   return absl::OkStatus();
+}
+
+absl::StatusOr<TargetDescription> CompileProcess::Describe() {
+  if (!target_.has_value()) {
+    if (absl::Status started = Start(); !started.ok()) return started;
+  }
+  return *target_;
 }
 
 std::string CompileProcess::Stop() {

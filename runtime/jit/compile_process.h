@@ -15,11 +15,13 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/jit/target_description.h"
 #include "runtime/sandbox/sandbox.h"
 
 namespace rexec {
@@ -27,9 +29,6 @@ namespace rexec {
 struct CompileProcessOptions {
   std::string server_path;               // rexec-compile-server
   std::vector<std::string> server_args;  // after argv[0]
-  // What the worker's own codegen settings name: a server built otherwise is refused, since its
-  // objects would be cached under the wrong key.
-  std::string expected_fingerprint;
   std::chrono::milliseconds deadline = std::chrono::minutes(2);  // per compile
   uint64_t max_object_bytes = 256ull << 20;
   const Sandbox* sandbox = nullptr;  // null: the server runs unsandboxed (--sandbox off)
@@ -41,6 +40,11 @@ class CompileProcess {
   ~CompileProcess();  // stops the server
   CompileProcess(const CompileProcess&) = delete;
   CompileProcess& operator=(const CompileProcess&) = delete;
+
+  // What the server generates code for, as the first server said (starting one if none has
+  // run). A later server that describes another target is refused, since its objects would be
+  // cached under the first one's key. Unavailable when no server could be started.
+  absl::StatusOr<TargetDescription> Describe();
 
   // The object for `bitcode`. InvalidArgument with LLVM's message (or how the server died) when
   // this bitcode cannot be compiled; DeadlineExceeded when compiling took too long;
@@ -58,6 +62,7 @@ class CompileProcess {
   const CompileProcessOptions options_;
   pid_t pid_ = -1;
   int channel_ = -1;  // a socket: the server's stdin and stdout
+  std::optional<TargetDescription> target_;  // as the first server described it
 };
 
 }  // namespace rexec

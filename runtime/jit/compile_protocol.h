@@ -2,7 +2,7 @@
 //
 // One request at a time, over the server's stdin and stdout (one socket), in frames of
 // core/frame_io.h:
-//   server -> worker, once at start:  kReady, codegen fingerprint
+//   server -> worker, once at start:  kReady, its TargetDescription (target_description.h)
 //   worker -> server:                 kBitcode, bitcode
 //   server -> worker:                 kObject, ELF object  or  kError, message
 // The server may also simply die (LLVM crashed on the input): the worker sees end of file and

@@ -44,9 +44,7 @@ int ServeCompiles(int in_fd, int out_fd, const CompileServerOptions& options) {
         .IgnoreError();
     return 1;
   }
-  if (!WriteFrame(out_fd, FrameKind::kReady,
-                                    (*compiler)->codegen_fingerprint(), std::nullopt)
-           .ok()) {
+  if (!WriteFrame(out_fd, FrameKind::kReady, (*compiler)->target().Encode(), std::nullopt).ok()) {
     return 1;
   }
   while (true) {

@@ -48,11 +48,14 @@ absl::StatusOr<std::unique_ptr<ObjectCompiler>> ObjectCompiler::ForHost(
   std::unique_ptr<ObjectCompiler> compiler(new ObjectCompiler);
   compiler->machine_ = std::move(*machine);
   llvm::TargetMachine& tm = *compiler->machine_;
-  compiler->target_ = {tm.getTargetTriple().str(), tm.createDataLayout().getStringRepresentation(),
-                       tm.getTargetCPU().str(), tm.getTargetFeatureString().str()};
-  compiler->fingerprint_ =
-      absl::StrCat("llvm=", kLlvmVersion, ";triple=", compiler->target_.triple,
-                   ";cpu=", compiler->target_.cpu, ";features=", compiler->target_.features,
+  TargetDescription& target = compiler->target_;
+  target.triple = tm.getTargetTriple().str();
+  target.data_layout = tm.createDataLayout().getStringRepresentation();
+  target.cpu = tm.getTargetCPU().str();
+  target.features = tm.getTargetFeatureString().str();
+  target.codegen_fingerprint =
+      absl::StrCat("llvm=", kLlvmVersion, ";triple=", target.triple, ";cpu=", target.cpu,
+                   ";features=", target.features,
                    ";opt=2;pic;small;emutls;prep=", kPreparationVersion);
   return compiler;
 }

@@ -1,27 +1,20 @@
 // Bitcode to a relocatable object for this machine: the expensive step, done once per module.
 //
-// Everything that determines the machine code is named by codegen_fingerprint(), so the object
-// cache can key entries by (bitcode hash, fingerprint) and never reuse code built for another CPU,
-// another LLVM or an older module preparation.
+// Everything that determines the machine code is named by its target's codegen_fingerprint
+// (target_description.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "runtime/jit/target_description.h"
 
 namespace llvm {
 class TargetMachine;
 }
 
 namespace rexec {
-
-struct TargetDescription {
-  std::string triple;
-  std::string data_layout;
-  std::string cpu;
-  std::string features;
-};
 
 class ObjectCompiler {
  public:
@@ -32,7 +25,7 @@ class ObjectCompiler {
 
   const TargetDescription& target() const { return target_; }
   // LLVM version, triple, CPU, features, optimisation level and preparation version.
-  const std::string& codegen_fingerprint() const { return fingerprint_; }
+  const std::string& codegen_fingerprint() const { return target_.codegen_fingerprint; }
 
   // Parses, verifies and prepares the bitcode (module_preparation.h), then emits an ELF object.
   // Errors LLVM reports as diagnostics (bad inline assembly, say) fail the compile with their
@@ -45,7 +38,6 @@ class ObjectCompiler {
   ObjectCompiler() = default;
   std::unique_ptr<llvm::TargetMachine> machine_;
   TargetDescription target_;
-  std::string fingerprint_;
 };
 
 }  // namespace rexec

@@ -1,10 +1,11 @@
-// rexec-send's bitcode cache: a warm run skips compiling, and never runs code that no longer
-// matches the sources and headers on disk.
+// rexec-send's bitcode cache: a warm run skips compiling, never runs code that no longer matches
+// the sources and headers on disk, and maps neither clang nor LLVM.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "tests/integration/read_file.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/support/temp_dir.h"
 
@@ -84,6 +85,38 @@ TEST_F(SendCacheTest, HeaderCreatedNextToTheSourceIsUsed) {
   ExpectValue({"-Iinc"}, 1);
   dir_.Write("value.h", Header(77));  // #include "..." looks beside main.cpp before -I
   ExpectValue({"-Iinc"}, 77);
+}
+
+// The compiler runs in a process of its own (compiler/compiler_process.h) and the worker maps no
+// LLVM either, so a warm run, through a worker or an embedded one, loads neither library: read
+// from rexec-send's own /proc/PID/maps while its program waits for more input.
+TEST_F(SendCacheTest, AWarmRunMapsNeitherClangNorLlvm) {
+  for (bool embedded : {false, true}) {
+    SCOPED_TRACE(embedded ? "embedded worker" : "--worker");
+    std::vector<std::string> args;
+    if (!embedded) args = {"--worker", worker().address()};
+    args.push_back(ProgramPath("echo_lines.cpp"));
+    ProcessOptions cold_options;
+    cold_options.stdin_data = "cold\n";
+    ProcessResult cold = RunSend(args, cold_options);  // fills the bitcode cache
+    ASSERT_EQ(cold.exit_code, 0) << cold;
+
+    ProcessOptions warm_options;
+    warm_options.keep_stdin_open = true;
+    Subprocess warm(SendCommand(args), SendOptions(warm_options));
+    ASSERT_TRUE(warm.started()) << warm.error();
+    warm.WriteStdin("first\n");
+    ASSERT_TRUE(warm.WaitForOutput(Stream::kStdout, "echo: first\n", milliseconds(30'000)))
+        << warm.output(Stream::kStderr);
+    const std::string maps = ReadFile("/proc/" + std::to_string(warm.pid()) + "/maps");
+    EXPECT_THAT(maps, HasSubstr("rexec-send"));  // the control: these are its maps
+    EXPECT_THAT(maps, Not(HasSubstr("libclang")));
+    EXPECT_THAT(maps, Not(HasSubstr("libLLVM")));
+    warm.CloseStdin();
+    ProcessResult result = warm.Wait(milliseconds(30'000));
+    EXPECT_EQ(result.exit_code, 0) << result;
+    EXPECT_THAT(result.stdout_text, HasSubstr("end of input after 1 line(s)")) << result;
+  }
 }
 
 }  // namespace

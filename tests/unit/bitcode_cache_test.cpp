@@ -47,6 +47,35 @@ TEST_F(BitcodeCacheTest, SecondCompileIsAHitWithTheSameModule) {
   EXPECT_TRUE(warm.has_main);
 }
 
+// A hit describes the module without reading its bitcode (that would take LLVM): the entry points
+// come from the manifest, and must be the compiler's.
+TEST_F(BitcodeCacheTest, AHitKeepsTheModulesCommandsAndMain) {
+  source_ = dir_.Write("commands.cpp", R"(#include "rexec/command.h"
+#include <string>
+#include <vector>
+struct Sum { std::vector<double> xs; double total = 0; std::string note;
+  int main() { for (double x : xs) total += x; return 0; }
+  REXEC_FIELDS(xs, total, note) };
+REXEC_COMMAND(Sum)
+struct Nothing { int flag = 0; int main() { return 0; } REXEC_FIELDS(flag) };
+REXEC_COMMAND(Nothing)
+)");
+  options_.sources = {source_};
+  options_.flags.push_back("-I" REXEC_INCLUDE_DIR);
+  auto [cold, cold_hit] = Compile();
+  auto [warm, warm_hit] = Compile();
+  ASSERT_FALSE(cold_hit);
+  ASSERT_TRUE(warm_hit);
+  ASSERT_EQ(cold.commands.size(), 2u);
+  ASSERT_EQ(warm.commands.size(), cold.commands.size());
+  for (size_t i = 0; i < cold.commands.size(); ++i) {
+    EXPECT_EQ(warm.commands[i].name, cold.commands[i].name);
+    EXPECT_EQ(warm.commands[i].descriptor, cold.commands[i].descriptor);
+  }
+  EXPECT_FALSE(warm.has_main);
+  EXPECT_EQ(warm.has_main, cold.has_main);
+}
+
 TEST_F(BitcodeCacheTest, EditingAnIncludedHeaderMisses) {
   auto [before, ignored] = Compile();
   dir_.Write("inc/value.h", "#define VALUE 2\n");
@@ -104,7 +133,7 @@ TEST_F(BitcodeCacheTest, CorruptedEntriesAreMissesNotErrors) {
   EXPECT_TRUE(Compile().second);  // the miss stored a good copy again
   // A manifest that does not parse.
   for (const auto& manifest : std::filesystem::directory_iterator(cache / "manifests")) {
-    std::ofstream(manifest.path(), std::ios::trunc) << "rexec-bitcode-manifest-2\nentry x\n";
+    std::ofstream(manifest.path(), std::ios::trunc) << "rexec-bitcode-manifest-3\nentry x\n";
   }
   EXPECT_FALSE(Compile().second);
   EXPECT_TRUE(Compile().second);

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
 #include "core/helper_binary.h"
 #include "runtime/jit/object_compiler.h"
 #include "tests/support/compile_source.h"
@@ -21,8 +26,23 @@ CompileProcessOptions ServerOptions(std::vector<std::string> args = {}) {
   EXPECT_TRUE(path.ok()) << path.status();
   options.server_path = path.value_or("");
   options.server_args = std::move(args);
-  options.expected_fingerprint = (*ObjectCompiler::ForHost())->codegen_fingerprint();
   return options;
+}
+
+// A stand-in server (a shell script, for sh -c) that describes a target of its own choosing:
+// `first` the first time it is started, `later` every time after.
+std::string FakeServerScript(const std::filesystem::path& directory, std::string_view first,
+                             std::string_view later) {
+  auto frame = [](std::string_view payload) {
+    std::string octal = "\\001";
+    uint64_t size = payload.size();
+    for (int i = 0; i < 8; ++i) octal += absl::StrFormat("\\%03o", (size >> (8 * i)) & 0xff);
+    for (unsigned char c : payload) octal += absl::StrFormat("\\%03o", c);
+    return octal;
+  };
+  const std::string started = (directory / "started").string();
+  return absl::StrCat("if [ -e ", started, " ]; then printf '", frame(later), "'; else touch ",
+                      started, "; printf '", frame(first), "'; fi; exec cat >/dev/null");
 }
 
 constexpr char kInlineAssembly[] =
@@ -80,13 +100,37 @@ TEST(CompileProcessTest, AServerKilledBetweenCompilesIsReplaced) {
   EXPECT_TRUE(compiler.Compile(bitcode).ok());
 }
 
-TEST(CompileProcessTest, AServerBuiltForOtherCodegenSettingsIsRefused) {
-  CompileProcessOptions options = ServerOptions();
-  options.expected_fingerprint = "llvm=0.0;triple=elsewhere";
+// The worker learns its target from the server, without loading LLVM itself.
+TEST(CompileProcessTest, DescribesTheTargetCodeIsGeneratedFor) {
+  CompileProcess compiler(ServerOptions());
+  absl::StatusOr<TargetDescription> target = compiler.Describe();
+  ASSERT_TRUE(target.ok()) << target.status();
+  EXPECT_EQ(*target, (*ObjectCompiler::ForHost())->target());
+  EXPECT_THAT(target->codegen_fingerprint, HasSubstr("triple=" + target->triple));
+}
+
+// A server replaced by a build for other codegen settings would fill the object cache under the
+// first one's key: it is refused.
+TEST(CompileProcessTest, ALaterServerForAnotherTargetIsRefused) {
+  const std::filesystem::path directory = ::testing::TempDir() + "/fake-server";
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  std::string first("x86_64-linux\0dl\0cpu\0+f\0llvm=19;one\0", 35);
+  std::string later("x86_64-linux\0dl\0cpu\0+f\0llvm=20;two\0", 35);
+  CompileProcessOptions options;
+  options.server_path = "/bin/sh";
+  options.server_args = {"-c", FakeServerScript(directory, first, later)};
   CompileProcess compiler(options);
-  absl::StatusOr<std::string> object = compiler.Compile(CompileSource("int main() {}").bitcode);
+  absl::StatusOr<TargetDescription> target = compiler.Describe();
+  ASSERT_TRUE(target.ok()) << target.status();
+  EXPECT_EQ(target->codegen_fingerprint, "llvm=19;one");
+
+  kill(compiler.server_pid(), SIGKILL);
+  EXPECT_FALSE(compiler.Compile("bitcode").ok());  // sent to the dead server
+  absl::StatusOr<std::string> object = compiler.Compile("bitcode");
   EXPECT_EQ(object.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(object.status().message(), HasSubstr("install matching builds"));
+  EXPECT_THAT(object.status().message(), HasSubstr("now generates code for 'llvm=20;two'"));
+  EXPECT_EQ(compiler.Describe()->codegen_fingerprint, "llvm=19;one");
 }
 
 TEST(CompileProcessTest, AMissingServerBinaryIsAClearError) {
