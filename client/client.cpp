@@ -208,8 +208,9 @@ class Client::Impl {
   }
 
   absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
-                                       const std::string& state, JobLimitsRequest limits) {
-    return RunAndWait(Borrowed(module), CommandFiller(module, name, state, limits), std::nullopt);
+                                       const std::string& state, JobLimitsRequest limits,
+                                       std::optional<ProgramStreams> streams) {
+    return RunAndWait(Borrowed(module), CommandFiller(module, name, state, limits), streams);
   }
 
   void SubmitCommand(const Module& module, const std::string& name, std::string state,
@@ -587,7 +588,13 @@ void Client::SubmitPing(std::function<void(absl::Status)> done) {
 
 absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
                                              const std::string& state, JobLimitsRequest limits) {
-  return impl_->RunCommand(module, name, state, limits);
+  return impl_->RunCommand(module, name, state, limits, std::nullopt);
+}
+
+absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
+                                             const std::string& state, JobLimitsRequest limits,
+                                             ProgramStreams streams) {
+  return impl_->RunCommand(module, name, state, limits, streams);
 }
 
 void Client::SubmitCommand(const Module& module, const std::string& name, std::string state,

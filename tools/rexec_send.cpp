@@ -231,11 +231,12 @@ int RunCommand(rexec::Client& client, const rexec::Module& module, const SendOpt
       rexec::StateFromAssignments(**command, options.assignments);
   if (!state.ok()) return Fail(kExitRexecFailure, std::string(state.status().message()));
 
-  absl::StatusOr<rexec::JobReport> report =
-      client.RunCommand(module, (*command)->name, *state, options.limits);
+  // Output streams as it is written, as a program's does; a command's input is its state, so its
+  // stdin stays empty.
+  absl::StatusOr<rexec::JobReport> report = client.RunCommand(
+      module, (*command)->name, *state, options.limits,
+      rexec::ProgramStreams{-1, STDOUT_FILENO, STDERR_FILENO});
   if (!report.ok()) return ReportFailure(report.status());
-  std::cout << report->stdout_text << std::flush;
-  std::cerr << report->stderr_text;
   // Every encoded state holds at least its fingerprint: an empty one means main() never
   // returned (the command called exit()), so there is no new state to show.
   const bool state_returned = !report->state.empty();

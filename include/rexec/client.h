@@ -197,6 +197,11 @@ class Client {
   // the report's `state`, the output in stdout_text/stderr_text. Run<T> below is the typed form.
   absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
                                        const std::string& state, JobLimitsRequest limits = {});
+  // The same, with the command's output streamed to `streams` while it runs (as a program's is)
+  // instead of returned in the report; its stdin is read from streams.stdin_fd.
+  absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
+                                       const std::string& state, JobLimitsRequest limits,
+                                       ProgramStreams streams);
   // Starts the job and returns at once; `done` is called (on the client's own thread) when it
   // ends. Many jobs may be in flight on one connection.
   void SubmitCommand(const Module& module, const std::string& name, std::string state,
