@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <map>
 #include <sstream>
@@ -84,8 +85,12 @@ TEST_F(QueueTest, ACommandsOutputStreamsWhileItRuns) {
                   SendOptions());
   ASSERT_TRUE(send.WaitForOutput(Stream::kStdout, "before the pause\n", milliseconds(60'000)))
       << send.output(Stream::kStdout) << send.output(Stream::kStderr) << worker->log();
+  const auto first_line_at = std::chrono::steady_clock::now();
   EXPECT_FALSE(send.Exited()) << "the first line came only at the end";
   ProcessResult done = send.Wait(milliseconds(30'000));
+  // Not merely before the client exited: before the pause ended.
+  EXPECT_GE(std::chrono::steady_clock::now() - first_line_at, milliseconds(1'000))
+      << "the first line came only at the end";
   EXPECT_EQ(done.exit_code, 0) << done;
   EXPECT_EQ(done.stdout_text, "before the pause\nafter the pause\n") << done;
 }
