@@ -70,6 +70,7 @@ enum class Kind {
   kNapTimeout,    // command: sleeps past its limit
   kEcho,          // program: stdout, stderr, exit 0
   kExit,          // program: exit(N) from below main()
+  kDaemon,        // program: exits N, leaving a daemon that holds its stdout open
   kCrashProgram,  // program: SIGSEGV or SIGABRT
   kSleepTimeout,  // program: sleeps past its limit
   kCancelled,     // command in flight when its client goes away
@@ -77,9 +78,9 @@ enum class Kind {
 constexpr int kKinds = static_cast<int>(Kind::kCancelled) + 1;
 
 const char* KindName(Kind kind) {
-  static const char* const names[kKinds] = {"command",         "command exit(N)", "command crash",
-                                            "command timeout", "program",         "program exit(N)",
-                                            "program crash",   "program timeout", "cancelled"};
+  static const char* const names[kKinds] = {
+      "command",         "command exit(N)", "command crash", "command timeout", "program",
+      "program exit(N)", "program daemon",  "program crash", "program timeout", "cancelled"};
   return names[static_cast<int>(kind)];
 }
 
@@ -94,8 +95,9 @@ uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
 Kind KindOf(int job, bool leaving_client) {
   const int per_mille = static_cast<int>(Mix(job) % 1000);
   if (per_mille < 440) return Kind::kTally;
-  if (per_mille < 700) return Kind::kEcho;
-  if (per_mille < 770) return Kind::kExit;
+  if (per_mille < 670) return Kind::kEcho;
+  if (per_mille < 740) return Kind::kExit;
+  if (per_mille < 770) return Kind::kDaemon;
   if (per_mille < 840) return Kind::kLeave;
   if (per_mille < 890) return Kind::kCrashProgram;
   if (per_mille < 930) return Kind::kCrashCommand;
@@ -251,6 +253,11 @@ class SoakClient {
         const int code = static_cast<int>(dice % 121);
         return RunProgram({"exit", std::to_string(code)}, {}, Outcome::kExited, code,
                           "exit " + std::to_string(code) + "\n", "");
+      }
+      case Kind::kDaemon: {
+        const int code = static_cast<int>(dice % 121);
+        return RunProgram({"daemon", std::to_string(code)}, {}, Outcome::kExited, code,
+                          "left a daemon\n", "");
       }
       case Kind::kCrashProgram: {
         const bool abort = dice % 2 == 0;

@@ -5,7 +5,10 @@
 //   exit N      prints "exit N", then exit(N) from a function below main
 //   segv        writes through a null pointer (SIGSEGV)
 //   abort       abort() (SIGABRT)
+//   daemon N    leaves a process in a session of its own that holds stdout open and sleeps for
+//               minutes, prints "left a daemon", exits N
 //   sleep MS    sleeps MS milliseconds, prints "slept", exits 0
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -36,6 +39,18 @@ int main(int argc, char** argv) {
     *null_pointer = 1;
   }
   if (std::strcmp(verb, "abort") == 0) std::abort();
+  if (std::strcmp(verb, "daemon") == 0) {
+    std::fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+      setsid();
+      if (fork() == 0) sleep(600);  // the daemon: its stdout is the job's
+      _exit(0);
+    }
+    waitpid(child, nullptr, 0);
+    std::printf("left a daemon\n");
+    return std::atoi(operand);
+  }
   if (std::strcmp(verb, "sleep") == 0) {
     usleep(static_cast<useconds_t>(std::atoi(operand)) * 1000);
     std::printf("slept\n");
