@@ -442,23 +442,21 @@ class SoakTest : public ::testing::Test {
     }
   }
 
-  // The worker's footprint once its descriptor and process counts have held still for a second
-  // (or equal `target`'s), after at most `patience`.
+  // The worker's footprint once it has settled: its descriptor and process counts those of
+  // `target`, or without one unchanged for a second; after `patience` at most.
   ProcessFootprint Settled(seconds patience, const ProcessFootprint* target = nullptr) {
+    auto same_counts = [](const ProcessFootprint& a, const ProcessFootprint& b) {
+      return a.open_descriptors == b.open_descriptors && a.processes == b.processes;
+    };
     const Clock::time_point deadline = Clock::now() + patience;
     ProcessFootprint last = FootprintOf(worker_.pid());
-    for (int still = 0; Clock::now() < deadline;) {
+    int unchanged = 0;
+    while (Clock::now() < deadline) {
       std::this_thread::sleep_for(milliseconds(250));
-      ProcessFootprint now = FootprintOf(worker_.pid());
-      const bool same =
-          now.open_descriptors == last.open_descriptors && now.processes == last.processes;
+      const ProcessFootprint now = FootprintOf(worker_.pid());
+      unchanged = same_counts(now, last) ? unchanged + 1 : 0;
       last = now;
-      if (target != nullptr ? now.open_descriptors == target->open_descriptors &&
-                                  now.processes == target->processes
-                            : same && ++still >= 4) {
-        break;
-      }
-      if (!same) still = 0;
+      if (target != nullptr ? same_counts(now, *target) : unchanged >= 4) break;
     }
     return last;
   }
