@@ -32,6 +32,7 @@
 #include "tests/integration/process_footprint.h"
 #include "tests/integration/process_tree.h"
 #include "tests/integration/send_command.h"
+#include "tests/integration/subprocess.h"
 #include "tests/integration/worker_process.h"
 #include "tests/programs/soak/soak_commands.h"
 
@@ -46,7 +47,9 @@ using Outcome = JobReport::Outcome;
 constexpr int kClients = 8;
 constexpr int kDefaultJobs = 10'000;
 constexpr int kWarmUpJobs = 400;
-// Clients 5, 6 and 7 go away mid-job now and then, and connect again.
+// Clients 5, 6 and 7 go away mid-job now and then, and connect again. A Client cannot go away
+// in the middle of its own synchronous RunProgram, so for programs the client that goes away is
+// a rexec-send, killed while its program runs (a few of these: each is a process start).
 constexpr int kFirstLeavingClient = 5;
 // A timed-out job sleeps far past its limit; each costs its client the limit, so they are few.
 constexpr uint32_t kShortLimitMs = 150;
@@ -62,23 +65,25 @@ constexpr seconds kStall(90);
 constexpr uint64_t kResidentSlackBytes = 16 << 20;
 
 enum class Kind {
-  kTally,         // command: state in, state out, its exit code and output
-  kLeave,         // command: exit(N) before main() returns
-  kCrashCommand,  // command: SIGSEGV or SIGABRT ends its executor
-  kNapTimeout,    // command: sleeps past its limit
-  kEcho,          // program: stdout, stderr, exit 0
-  kExit,          // program: exit(N) from below main()
-  kDaemon,        // program: exits N, leaving a daemon that holds its stdout open
-  kCrashProgram,  // program: SIGSEGV or SIGABRT
-  kSleepTimeout,  // program: sleeps past its limit
-  kCancelled,     // command in flight when its client goes away
+  kTally,             // command: state in, state out, its exit code and output
+  kLeave,             // command: exit(N) before main() returns
+  kCrashCommand,      // command: SIGSEGV or SIGABRT ends its executor
+  kNapTimeout,        // command: sleeps past its limit
+  kEcho,              // program: stdout, stderr, exit 0
+  kExit,              // program: exit(N) from below main()
+  kDaemon,            // program: exits N, leaving a daemon that holds its stdout open
+  kCrashProgram,      // program: SIGSEGV or SIGABRT
+  kSleepTimeout,      // program: sleeps past its limit
+  kCancelled,         // command in flight when its client goes away
+  kCancelledProgram,  // program running when its client (a rexec-send) is killed
 };
-constexpr int kKinds = static_cast<int>(Kind::kCancelled) + 1;
+constexpr int kKinds = static_cast<int>(Kind::kCancelledProgram) + 1;
 
 const char* KindName(Kind kind) {
   static const char* const names[kKinds] = {
-      "command",         "command exit(N)", "command crash", "command timeout", "program",
-      "program exit(N)", "program daemon",  "program crash", "program timeout", "cancelled"};
+      "command",         "command exit(N)",   "command crash",    "command timeout",
+      "program",         "program exit(N)",   "program daemon",   "program crash",
+      "program timeout", "cancelled command", "cancelled program"};
   return names[static_cast<int>(kind)];
 }
 
@@ -101,7 +106,8 @@ Kind KindOf(int job, bool leaving_client) {
   if (per_mille < 930) return Kind::kCrashCommand;
   if (per_mille < 935) return Kind::kSleepTimeout;
   if (per_mille < 940) return Kind::kNapTimeout;
-  return leaving_client ? Kind::kCancelled : Kind::kTally;
+  if (!leaving_client) return Kind::kTally;
+  return per_mille < 970 ? Kind::kCancelled : Kind::kCancelledProgram;
 }
 
 // The modules every client runs, compiled once.
@@ -269,6 +275,18 @@ class SoakClient {
         client_->Submit(modules_.commands, Nap{10'000});
         std::this_thread::sleep_for(milliseconds(dice % 40));
         return Reconnect() ? "" : "cannot connect again after going away";
+      }
+      case Kind::kCancelledProgram: {
+        Subprocess send(
+            SendCommand({"--worker", worker_.address(), "-O1", ProgramPath("soak/soak_program.cpp"),
+                         "--", "sleep", "60000", "started"}),
+            SendOptions());
+        if (!send.WaitForOutput(Stream::kStdout, "started\n", seconds(30))) {
+          return "its job never started: " + send.output(Stream::kStderr);
+        }
+        send.Signal(SIGKILL);
+        send.Wait(seconds(10));
+        return "";
       }
     }
     return "unknown kind";

@@ -7,7 +7,7 @@
 //   abort       abort() (SIGABRT)
 //   daemon N    leaves a process in a session of its own that holds stdout open and sleeps for
 //               minutes, prints "left a daemon", exits N
-//   sleep MS    sleeps MS milliseconds, prints "slept", exits 0
+//   sleep MS [SAY]  prints SAY (if given) at once, sleeps MS milliseconds, prints "slept", exits 0
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
     return std::atoi(operand);
   }
   if (std::strcmp(verb, "sleep") == 0) {
+    if (argc > 3) {
+      std::printf("%s\n", argv[3]);
+      std::fflush(stdout);
+    }
     usleep(static_cast<useconds_t>(std::atoi(operand)) * 1000);
     std::printf("slept\n");
     return 0;
