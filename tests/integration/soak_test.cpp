@@ -1,6 +1,7 @@
 // The soak test (issue 12): eight clients send 10,000 mixed jobs to one real rexec-worker, sandbox
 // on, over loopback: commands whose state comes back, programs, exit(N) from both, crashes
-// (SIGSEGV, SIGABRT) in both, timeouts in both, and clients that go away with a job in flight.
+// (SIGSEGV, SIGABRT) in both, timeouts in both, programs that leave a daemon holding their
+// stdout, and clients that go away with a job in flight.
 // Every job that was not cancelled must come back exactly as predicted, and afterwards the
 // worker's resident memory, open descriptors and process tree must be back where they were.
 //
