@@ -101,6 +101,15 @@ pid_t HostPidOf(pid_t worker, pid_t reported) {
   return 0;
 }
 
+std::vector<pid_t> ProcessTreeOf(pid_t root) {
+  std::map<pid_t, ProcessInfo> table = ReadProcessTable();
+  std::vector<pid_t> tree;
+  for (const auto& [pid, info] : table) {
+    if (pid == root || Descends(table, pid, root)) tree.push_back(pid);
+  }
+  return tree;
+}
+
 bool ProcessIsAlive(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string id, name, state;

@@ -17,6 +17,10 @@ std::vector<pid_t> JobProcessesOf(pid_t worker);
 // The host pid of the worker's job process whose innermost pid is `reported`, or 0.
 pid_t HostPidOf(pid_t worker, pid_t reported);
 
+// `root` and every process below it, zombies included (an unreaped child is a leak too). Jobs
+// that orphan their children stay inside: a module template is their subreaper.
+std::vector<pid_t> ProcessTreeOf(pid_t root);
+
 // Whether `pid` exists and is not a zombie.
 bool ProcessIsAlive(pid_t pid);
 

@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -20,6 +19,7 @@
 
 #include "schema/rexec.capnp.h"
 #include "tests/integration/loopback.h"
+#include "tests/integration/process_footprint.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/subprocess.h"
@@ -33,15 +33,6 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using Clock = std::chrono::steady_clock;
-
-// The worker's resident memory in bytes (VmRSS), 0 if it cannot be read.
-uint64_t ResidentBytes(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
 
 // A Cap'n Proto frame's segment table announcing one segment of `bytes`.
 std::string OneSegmentTable(uint32_t bytes) {

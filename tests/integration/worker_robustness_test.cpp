@@ -6,12 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/integration/loopback.h"
+#include "tests/integration/process_footprint.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/worker_process.h"
 
@@ -113,12 +113,7 @@ TEST_F(WorkerRobustnessTest, KeepsServingAfterManySimultaneousConnections) {
 }
 
 TEST_F(WorkerRobustnessTest, ClosedConnectionsReleaseTheirFileDescriptors) {
-  auto open_fds = [] {
-    std::error_code error;
-    auto entries = std::filesystem::directory_iterator(
-        "/proc/" + std::to_string(worker().pid()) + "/fd", error);
-    return error ? -1 : static_cast<int>(std::distance(begin(entries), end(entries)));
-  };
+  auto open_fds = [] { return OpenDescriptors(worker().pid()); };
   ExpectWorkerRunsHello();
   int baseline = open_fds();
   ASSERT_GT(baseline, 0);
