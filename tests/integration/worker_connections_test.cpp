@@ -175,6 +175,31 @@ TEST(WorkerConnectionsTest, AnIdleConnectionIsClosedButALongJobIsNot) {
   EXPECT_EQ(long_job.stdout_text, "started\ndone\n") << long_job;
 }
 
+// Bytes are not messages: a logged-in client that trickles a message that never ends, a byte
+// at a time, holds its connection no longer than an idle one.
+TEST(WorkerConnectionsTest, AConnectionTricklingAMessageThatNeverEndsIsIdle) {
+  WorkerProcess worker({"--idle-timeout", "1"});
+  ASSERT_TRUE(worker.started()) << worker.log();
+  auto io = kj::setupAsyncIo();
+  const int fd = ConnectLoopback(worker.port());
+  ASSERT_GE(fd, 0);
+  RawClient client(io, dup(fd));
+  ASSERT_EQ(client.LoginAndPing(io.waitScope, ""), "");
+  // The ping's reply is read: the stream is between messages, and a new one starts here.
+  ASSERT_TRUE(SendAll(fd, OneSegmentTable(1 << 10)));
+  const auto start = Clock::now();
+  bool closed = false;
+  std::string said;
+  while (!closed && Clock::now() - start < std::chrono::seconds(6)) {
+    send(fd, "x", 1, MSG_NOSIGNAL);
+    said += ReadUntilClosed(fd, std::chrono::milliseconds(200), &closed);
+  }
+  close(fd);
+  EXPECT_TRUE(closed) << "a connection sending a byte every 200 ms was still open after 6 s";
+  EXPECT_THAT(said, HasSubstr("idle for 1 s"));
+  ExpectHelloRunsOn(worker);
+}
+
 TEST(WorkerConnectionsTest, AtTheConnectionLimitANewClientIsToldWhenAllAreBusy) {
   WorkerProcess worker({"--max-connections", "2"});
   ASSERT_TRUE(worker.started()) << worker.log();
