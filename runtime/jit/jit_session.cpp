@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/jit/library_check.h"
 #include "runtime/jit/module_preparation.h"
 
 namespace rexec {
@@ -130,8 +131,43 @@ std::vector<std::string> JitSession::TakeReportedErrors() {
   return errors;
 }
 
-absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash& hash,
-                                                               std::string object_bytes) {
+absl::Status JitSession::AddLibrary(llvm::orc::JITDylib& dylib, LibraryInput library) {
+  if (library.kind == LinkedLibrary::Kind::kSystem) {
+    auto generator = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        library.contents.c_str(), jit_->getDataLayout().getGlobalPrefix());
+    if (!generator) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot load -l", library.name, " (",
+                                                        library.contents, "): ",
+                                                        llvm::toString(generator.takeError())));
+    }
+    dylib.addGenerator(std::move(*generator));
+    return absl::OkStatus();
+  }
+  if (absl::Status usable = CheckShippedLibrary(library, jit_->getTargetTriple().str());
+      !usable.ok()) {
+    return usable;
+  }
+  std::unique_ptr<llvm::MemoryBuffer> bytes =
+      llvm::MemoryBuffer::getMemBufferCopy(library.contents, library.name);
+  if (library.kind == LinkedLibrary::Kind::kObject) {
+    if (llvm::Error error = jit_->addObjectFile(dylib, std::move(bytes))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(library.name, ": ", DescribeLinkError(std::move(error))));
+    }
+    return absl::OkStatus();
+  }
+  auto generator = llvm::orc::StaticLibraryDefinitionGenerator::Create(
+      jit_->getObjLinkingLayer(), std::move(bytes));
+  if (!generator) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(library.name, ": ", DescribeLinkError(generator.takeError())));
+  }
+  dylib.addGenerator(std::move(*generator));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(
+    const ContentHash& hash, std::string object_bytes, std::vector<LibraryInput> libraries) {
   std::lock_guard lock(mutex_);
   llvm::orc::ExecutionSession& es = jit_->getExecutionSession();
   const size_t object_size = object_bytes.size();
@@ -164,6 +200,11 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
       jit_->getDataLayout().getGlobalPrefix(), &IsRuntimeLibrarySymbol);
   if (!generator) return fail(llvm::toString(generator.takeError()));
   dylib->addGenerator(std::move(*generator));
+  for (LibraryInput& library : libraries) {
+    if (absl::Status added = AddLibrary(*dylib, std::move(library)); !added.ok()) {
+      return fail(std::string(added.message()));
+    }
+  }
   if (llvm::Error error = jit_->addObjectFile(*dylib, std::move(object))) {
     return fail(DescribeLinkError(std::move(error)));
   }

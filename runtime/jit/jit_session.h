@@ -5,8 +5,14 @@
 // never touches ORC (whose locks and threads do not survive a fork).
 //
 // Symbols a module may use: its own, the interposed symbols given to Create() (the exit functions
-// of exec/child_runtime.h), and the C and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) — what `clang++ main.cpp` links by
-// default. Nothing else of the worker's process (LLVM, kj, ...) is visible to user code.
+// of exec/child_runtime.h), the C and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) —
+// what `clang++ main.cpp` links by default — and the libraries it is linked with: shipped
+// archives (members loaded on demand, like ld's) and objects, and system shared libraries
+// (dlopen'ed into this process, visible to this module's JITDylib only). Nothing else of the
+// process (LLVM, kj, ...) is visible to user code.
+//
+// Static initializers are run for the module's own code only (module_preparation.h): the
+// .init_array of a shipped object or archive member is not run.
 #pragma once
 
 #include <map>
@@ -18,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "rexec/content_hash.h"
+#include "runtime/jit/link_request.h"
 
 namespace llvm::orc {
 class LLJIT;
@@ -75,16 +82,18 @@ class JitSession : public std::enable_shared_from_this<JitSession> {
       std::span<const InterposedSymbol> interposed);
   ~JitSession();
 
-  // Links `object` (from ObjectCompiler) and resolves its entry points. A failure names the
-  // cause the way a linker would, e.g. "undefined symbol: foo(int)". Each LinkedModule keeps the
-  // session alive.
-  absl::StatusOr<std::shared_ptr<LinkedModule>> Link(const ContentHash& hash,
-                                                     std::string object);
+  // Links `object` (from ObjectCompiler) with `libraries` (searched in order after the runtime
+  // libraries) and resolves its entry points. A failure names the cause the way a linker would,
+  // e.g. "undefined symbol: foo(int)", or says which library cannot be used and why
+  // (library_check.h). Each LinkedModule keeps the session alive.
+  absl::StatusOr<std::shared_ptr<LinkedModule>> Link(const ContentHash& hash, std::string object,
+                                                     std::vector<LibraryInput> libraries = {});
 
  private:
   friend class LinkedModule;
   JitSession() = default;
   void Unlink(llvm::orc::JITDylib& dylib);
+  absl::Status AddLibrary(llvm::orc::JITDylib& dylib, LibraryInput library);
   std::vector<std::string> TakeReportedErrors();
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;
