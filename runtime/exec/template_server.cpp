@@ -58,8 +58,10 @@ void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)()
   std::vector<char*> argv;
   for (std::string& arg : *args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  if (module.fini() != nullptr) AtChildExit(&CallFini, reinterpret_cast<void*>(module.fini()));
-  module.init()();
+  for (LinkedModule::VoidFunction fini : module.finalizers()) {
+    AtChildExit(&CallFini, reinterpret_cast<void*>(fini));
+  }
+  module.RunInitializers();
   ExitChild(module.main()(static_cast<int>(args->size()), argv.data(), environ));
 }
 

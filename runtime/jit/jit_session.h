@@ -11,8 +11,9 @@
 // (dlopen'ed into this process, visible to this module's JITDylib only). Nothing else of the
 // process (LLVM, kj, ...) is visible to user code.
 //
-// Static initializers are run for the module's own code only (module_preparation.h): the
-// .init_array of a shipped object or archive member is not run.
+// Static initializers: the module's own are lowered into init() (module_preparation.h); those
+// of shipped objects and archive members (.init_array, .fini_array) are collected at link time
+// (static_initializers.h) and run first, as a shared library's would be.
 #pragma once
 
 #include <map>
@@ -34,6 +35,7 @@ class JITDylib;
 namespace rexec {
 
 class JitSession;
+class StaticInitializerCollector;
 
 // A symbol every linked module binds to in place of the C library's.
 struct InterposedSymbol {
@@ -53,6 +55,11 @@ class LinkedModule {
   using VoidFunction = void (*)();
   using MainFunction = int (*)(int, char**, char**);
 
+  // Runs every static initializer: the shipped libraries', in link order, then init().
+  void RunInitializers() const;
+  // The exit handlers to register, in this order (so they run in reverse): the shipped
+  // libraries' finalizers, then fini() if there is one.
+  std::vector<VoidFunction> finalizers() const;
   VoidFunction init() const { return init_; }
   VoidFunction fini() const { return fini_; }  // may be null
   MainFunction main() const { return main_; }  // null when the module has no main()
@@ -62,12 +69,15 @@ class LinkedModule {
 
  private:
   friend class JitSession;
+class StaticInitializerCollector;
   LinkedModule() = default;
 
   ContentHash hash_;
   size_t object_bytes_ = 0;
   VoidFunction init_ = nullptr;
   VoidFunction fini_ = nullptr;
+  std::vector<VoidFunction> library_initializers_;
+  std::vector<VoidFunction> library_finalizers_;
   MainFunction main_ = nullptr;
   std::map<std::string, void*> commands_;
   std::shared_ptr<JitSession> session_;  // unlinking needs it, whoever is destroyed last
@@ -98,6 +108,7 @@ class JitSession : public std::enable_shared_from_this<JitSession> {
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   std::span<const InterposedSymbol> interposed_;
+  std::shared_ptr<StaticInitializerCollector> static_initializers_;
   std::mutex mutex_;  // serializes Link/Unlink and guards reported_errors_
   std::vector<std::string> reported_errors_;
   uint64_t next_dylib_ = 0;

@@ -46,6 +46,11 @@ class Fixtures {
     Run({REXEC_TEST_CLANG, "--target=aarch64-linux-gnu", "-O2", "-c", Source("geom.c"), "-o",
          Path("arm/geom.o")});
     Run({REXEC_TEST_LLVM_AR, "rcs", Path("arm/libgeom.a"), Path("arm/geom.o")});
+    Run({REXEC_TEST_CLANG, "-O2", "-c", Source("helpers_unresolved.c"), "-o",
+         Path("helpers_unresolved.o")});
+    Run({REXEC_TEST_CLANGXX, "-O2", "-fPIC", "-c", Source("greeter.cpp"), "-o",
+         Path("greeter.o")});
+    Run({REXEC_TEST_LLVM_AR, "rcs", Path("lib/libgreeter.a"), Path("greeter.o")});
   }
 
   bool ok() const { return errors_.empty(); }
@@ -146,6 +151,17 @@ TEST_P(SendLibrariesTest, ObjectIsShippedAndLinked) {
   EXPECT_EQ(result.stdout_text, "twice 42\n") << result;
 }
 
+TEST_P(SendLibrariesTest, ShippedCppRunsItsStaticConstructorsAndDestructors) {
+  const std::string expected =
+      "greeter constructed\ngreeting: hello from a shipped object\ngreeter destroyed\n";
+  ProcessResult object = Send({Source("uses_greeter.cpp"), Fixture("greeter.o")});
+  EXPECT_EQ(object.exit_code, 0) << object;
+  EXPECT_EQ(object.stdout_text, expected) << object;
+  ProcessResult archive = Send({Source("uses_greeter.cpp"), "-L" + Fixture("lib"), "-lgreeter"});
+  EXPECT_EQ(archive.exit_code, 0) << archive;
+  EXPECT_EQ(archive.stdout_text, expected) << archive;
+}
+
 TEST_P(SendLibrariesTest, BitcodeIsLinkedIntoTheModule) {
   ProcessResult result = Send({Source("uses_extra.cpp"), Fixture("extra.bc")});
   EXPECT_EQ(result.exit_code, 0) << result;
@@ -179,6 +195,14 @@ TEST_P(SendLibrariesTest, ArchiveForAnotherArchitectureIsRefused) {
   EXPECT_EQ(result.exit_code, 125) << result;
   EXPECT_THAT(result.stderr_text,
               HasSubstr("libgeom.a(geom.o): machine code for aarch64; this worker runs x86_64"))
+      << result;
+}
+
+TEST_P(SendLibrariesTest, ObjectNeedingAnUndefinedSymbolFailsTheLink) {
+  ProcessResult result = Send({Source("uses_helpers.cpp"), Fixture("helpers_unresolved.o")});
+  EXPECT_EQ(result.exit_code, 125) << result;
+  EXPECT_THAT(result.stderr_text,
+              HasSubstr("rexec: link failed on worker: undefined symbol: rexec_defined_nowhere"))
       << result;
 }
 
