@@ -145,6 +145,16 @@ TEST_P(SendLibrariesTest, SameModuleWithAnotherArchiveIsOtherLinkedCode) {
   EXPECT_EQ(plain_again.stdout_text, "area 42\n") << plain_again;
 }
 
+TEST_P(SendLibrariesTest, CommandClassesLinkLibrariesToo) {
+  for (const std::string& dir : {"lib", "biased"}) {
+    ProcessResult result = Send({Source("area_command.cpp"), "-L" + Fixture(dir), "-lgeom",
+                                 "--set", "width=6", "--set", "height=7", "--print-state"});
+    EXPECT_EQ(result.exit_code, 0) << result;
+    EXPECT_THAT(result.stdout_text, HasSubstr(dir == "lib" ? "\"area\": 42" : "\"area\": 43"))
+        << result;
+  }
+}
+
 TEST_P(SendLibrariesTest, ObjectIsShippedAndLinked) {
   ProcessResult result = Send({Source("uses_helpers.cpp"), Fixture("helpers.o")});
   EXPECT_EQ(result.exit_code, 0) << result;
