@@ -242,7 +242,8 @@ class QueueWorker final : public wire::Worker::Server {
 
   // Whether Redis holds the module and every library shipped with it (uploaded under their
   // hashes like modules).
-  kj::Promise<bool> HasCode(const ContentHash& module, capnp::List<wire::Library>::Reader libraries) {
+  kj::Promise<bool> HasCode(const ContentHash& module,
+                            capnp::List<wire::Library>::Reader libraries) {
     kj::Vector<kj::Promise<bool>> checks;
     checks.add(HasModule(module));
     for (wire::Library::Reader library : libraries) {

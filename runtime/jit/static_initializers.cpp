@@ -13,8 +13,8 @@ using llvm::jitlink::Block;
 using llvm::jitlink::LinkGraph;
 using llvm::jitlink::Section;
 
-// A static link runs `.init_array.N` before `.init_array`, lower N first (the same for .fini_array);
-// nullopt for a section of neither kind. `kind` is ".init_array" or ".fini_array".
+// A static link runs `.init_array.N` before `.init_array`, lower N first (the same for
+// .fini_array); nullopt for a section of neither kind. `kind` is ".init_array" or ".fini_array".
 std::optional<unsigned> Priority(llvm::StringRef section, llvm::StringRef kind) {
   if (!section.consume_front(kind)) return std::nullopt;
   if (section.empty()) return 65536;
@@ -48,9 +48,8 @@ std::vector<StaticInitializerCollector::Function> Listed(LinkGraph& graph, llvm:
 // Nothing refers to an .init_array: without a live symbol, dead-stripping would drop it.
 llvm::Error KeepAlive(LinkGraph& graph) {
   for (Section& section : graph.sections()) {
-    if (!Priority(section.getName(), ".init_array") && !Priority(section.getName(), ".fini_array")) {
-      continue;
-    }
+    const llvm::StringRef name = section.getName();
+    if (!Priority(name, ".init_array") && !Priority(name, ".fini_array")) continue;
     for (Block* block : section.blocks()) {
       graph.addAnonymousSymbol(*block, 0, 0, /*IsCallable=*/false, /*IsLive=*/true);
     }
