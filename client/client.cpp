@@ -3,6 +3,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
 #include "compiler/compiler_process.h"
+#include "compiler/link_inputs.h"
 #include "core/event_loop_thread.h"
 #include "core/host_port.h"
 #include "core/tls_context.h"
@@ -38,6 +40,10 @@ capnp::Data::Reader AsData(std::string_view bytes) {
   return {reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()};
 }
 
+std::string_view AsStringView(capnp::Data::Reader data) {
+  return {reinterpret_cast<const char*>(data.begin()), data.size()};
+}
+
 std::string AsString(capnp::Data::Reader data) {
   return std::string(reinterpret_cast<const char*>(data.begin()), data.size());
 }
@@ -54,8 +60,31 @@ const char* StageName(wire::Failure::Stage stage) {
       return "start";
     case wire::Failure::Stage::INTERNAL:
       return "internal";
+    case wire::Failure::Stage::LIBRARY:
+      return "library";
   }
   return "internal";
+}
+
+bool IsShipped(const Library& library) { return library.kind != Library::Kind::kSystem; }
+
+bool ShipsLibraries(const Module& module) {
+  return std::any_of(module.libraries.begin(), module.libraries.end(), IsShipped);
+}
+
+void FillLibrary(const Library& library, wire::Library::Builder wire_library) {
+  wire_library.setName(library.name);
+  switch (library.kind) {
+    case Library::Kind::kArchive:
+      wire_library.setArchive(AsData(library.hash.bytes()));
+      break;
+    case Library::Kind::kObject:
+      wire_library.setObject(AsData(library.hash.bytes()));
+      break;
+    case Library::Kind::kSystem:
+      wire_library.setSystem();
+      break;
+  }
 }
 
 }  // namespace
@@ -184,7 +213,7 @@ class Client::Impl {
 
   absl::Status Upload(const Module& module, bool* skipped) {
     return Call([this, &module, skipped]() -> kj::Promise<absl::Status> {
-      return UploadIfMissing(module).then([skipped](bool was_skipped) {
+      return UploadIfMissing(Borrowed(module)).then([skipped](bool was_skipped) {
         if (skipped != nullptr) *skipped = was_skipped;
         return absl::OkStatus();
       });
@@ -381,6 +410,12 @@ class Client::Impl {
     wire_limits.setWallTimeMs(limits.wall_time_ms);
     wire_limits.setMemoryBytes(limits.memory_bytes);
     wire_limits.setOutputBytes(limits.output_bytes);
+    if (!module.libraries.empty()) {
+      auto libraries = job.initLibraries(module.libraries.size());
+      for (size_t i = 0; i < module.libraries.size(); ++i) {
+        FillLibrary(module.libraries[i], libraries[i]);
+      }
+    }
   }
 
   static JobFiller CommandFiller(const Module& module, const std::string& name,
@@ -410,28 +445,59 @@ class Client::Impl {
     return report;
   }
 
-  // Resolves to true when the worker already had the module.
-  kj::Promise<bool> UploadIfMissing(const Module& module) {
+  // Resolves to true when the worker already had the module and its shipped libraries; else
+  // uploads what it lacks, asked in one findMissing.
+  kj::Promise<bool> UploadIfMissing(std::shared_ptr<const Module> module) {
     auto query = worker_->findMissingRequest();
-    query.initModules(1).set(0, AsData(module.hash.bytes()));
-    return query.send().then([this, &module](capnp::Response<wire::Worker::FindMissingResults> r) {
+    std::vector<const Library*> shipped;
+    for (const Library& library : module->libraries) {
+      if (IsShipped(library)) shipped.push_back(&library);
+    }
+    auto hashes = query.initModules(1 + shipped.size());
+    hashes.set(0, AsData(module->hash.bytes()));
+    for (size_t i = 0; i < shipped.size(); ++i) hashes.set(i + 1, AsData(shipped[i]->hash.bytes()));
+    return query.send().then([this, module = std::move(module), shipped = std::move(shipped)](
+                                 capnp::Response<wire::Worker::FindMissingResults> r) {
       if (r.getMissing().size() == 0) return kj::Promise<bool>(true);
-      return Upload(Borrowed(module)).then([] { return false; });
+      kj::Vector<kj::Promise<void>> uploads;
+      for (capnp::Data::Reader missing : r.getMissing()) {
+        std::string_view hash = AsStringView(missing);
+        if (hash == module->hash.bytes()) {
+          uploads.add(Upload(module, module->hash, module->bitcode, "module"));
+        }
+        for (const Library* library : shipped) {
+          if (hash == library->hash.bytes()) {
+            uploads.add(Upload(module, library->hash, library->bytes, library->name));
+          }
+        }
+      }
+      return kj::joinPromises(uploads.releaseAsArray()).then([] { return false; });
     });
   }
 
-  // One upload per module at a time, however many jobs found it missing at once.
-  kj::Promise<void> Upload(std::shared_ptr<const Module> module) {
-    KJ_REQUIRE(module->bitcode.size() <= description_.max_module_bytes,
-               "module is larger than the worker accepts", module->bitcode.size(),
-               description_.max_module_bytes);
-    auto in_flight = uploads_.find(module->hash);
+  // After a `missingModule`: the module itself is known missing, its libraries may be held.
+  kj::Promise<void> UploadForRun(std::shared_ptr<const Module> module) {
+    if (ShipsLibraries(*module)) return UploadIfMissing(std::move(module)).ignoreResult();
+    const ContentHash hash = module->hash;
+    std::string_view bitcode = module->bitcode;
+    return Upload(std::move(module), hash, bitcode, "module");
+  }
+
+  // Uploads one blob (`bytes`, which `owner` keeps alive) named `what` in messages. One upload
+  // per blob at a time, however many jobs found it missing at once.
+  kj::Promise<void> Upload(std::shared_ptr<const Module> owner, const ContentHash& hash,
+                           std::string_view bytes, const std::string& what) {
+    if (bytes.size() > description_.max_module_bytes) {
+      return KJ_EXCEPTION(FAILED, kj::str(what, " (", bytes.size(),
+                                          " bytes) is larger than the worker accepts (",
+                                          description_.max_module_bytes, " bytes)"));
+    }
+    auto in_flight = uploads_.find(hash);
     if (in_flight == uploads_.end()) {
       auto upload = worker_->uploadRequest();
-      upload.setHash(AsData(module->hash.bytes()));
-      upload.setBitcode(AsData(module->bitcode));
-      ContentHash hash = module->hash;
-      kj::Promise<void> sent = upload.send().ignoreResult().attach(kj::mv(module));
+      upload.setHash(AsData(hash.bytes()));
+      upload.setBitcode(AsData(bytes));
+      kj::Promise<void> sent = upload.send().ignoreResult().attach(kj::mv(owner));
       in_flight = uploads_.emplace(hash, sent.fork()).first;
       // Forget it once done, in a later turn (never inside the fork's own continuation).
       tasks_->add(in_flight->second.addBranch().then(
@@ -458,8 +524,8 @@ class Client::Impl {
           if (result.getOutcome().isMissingModule()) {
             KJ_REQUIRE(!retried, "worker lost the module right after it was uploaded");
             auto upload_started = std::chrono::steady_clock::now();
-            return Upload(module).then([this, module, fill = std::move(fill), io = kj::mv(io),
-                                        upload_started]() mutable {
+            return UploadForRun(module).then([this, module, fill = std::move(fill),
+                                              io = kj::mv(io), upload_started]() mutable {
               return RunJob(std::move(module), std::move(fill), kj::mv(io), true,
                             MicrosecondsSince(upload_started));
             });
@@ -606,7 +672,9 @@ void Client::SubmitCommand(const Module& module, const std::string& name, std::s
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,
                                        CompileReport* report) {
-  CompileOptions options{sources, flags, impl_->description_.triple,
+  absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
+  if (!link_inputs.ok()) return link_inputs.status();
+  CompileOptions options{link_inputs->sources, link_inputs->flags, impl_->description_.triple,
                          impl_->options_.color_diagnostics};
   CompileReport local_report;
   CompileReport& out = report != nullptr ? *report : local_report;
@@ -617,6 +685,7 @@ absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                       : std::filesystem::path(impl_->options_.bitcode_cache_dir));
     if (std::optional<Module> cached = cache->Lookup(options, out.diagnostics)) {
       out.cache_hit = true;
+      cached->libraries = std::move(link_inputs->libraries);
       return *std::move(cached);
     }
   }
@@ -624,7 +693,10 @@ absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
   std::string diagnostics;
   absl::StatusOr<Module> module = CompileInCompilerProcess(options, diagnostics, &inputs);
   out.diagnostics += diagnostics;
-  if (module.ok() && cache) cache->Store(options, *module, diagnostics, inputs);
+  if (module.ok()) {
+    if (cache) cache->Store(options, *module, diagnostics, inputs);
+    module->libraries = std::move(link_inputs->libraries);
+  }
   if (!module.ok() && report == nullptr && !diagnostics.empty()) {
     return absl::Status(module.status().code(),
                         absl::StrCat(module.status().message(), ":\n", diagnostics));

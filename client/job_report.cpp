@@ -44,6 +44,8 @@ std::string JobReport::Describe() const {
       return absl::StrCat("program exceeded its output limit (", output_limit_bytes,
                           " bytes) and was killed");
     case Outcome::kFailed:
+      // Says itself what is missing: "library not found: -lNAME".
+      if (failure_stage == "library") return message;
       return absl::StrCat(failure_stage, " failed on worker: ", message);
     case Outcome::kException:
       return absl::StrCat("command threw ", exception_type,

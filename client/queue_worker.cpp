@@ -165,8 +165,8 @@ class QueueWorker final : public wire::Worker::Server {
     kj::Maybe<wire::JobIo::Client> io = nullptr;
     if (params.hasIo()) io = params.getIo();
 
-    return HasModule(*hash).then([this, context, job, io = kj::mv(io)](bool present) mutable
-                                 -> kj::Promise<void> {
+    return HasCode(*hash, job.getLibraries()).then([this, context, job, io = kj::mv(io)](
+                                                       bool present) mutable -> kj::Promise<void> {
       if (!present) {
         context.getResults().initResult().initOutcome().setMissingModule();
         return kj::READY_NOW;
@@ -238,6 +238,27 @@ class QueueWorker final : public wire::Worker::Server {
           if (present) known_modules_.insert(key);
           return present;
         });
+  }
+
+  // Whether Redis holds the module and every library shipped with it (uploaded under their
+  // hashes like modules).
+  kj::Promise<bool> HasCode(const ContentHash& module,
+                            capnp::List<wire::Library>::Reader libraries) {
+    kj::Vector<kj::Promise<bool>> checks;
+    checks.add(HasModule(module));
+    for (wire::Library::Reader library : libraries) {
+      if (library.isSystem()) continue;
+      std::optional<ContentHash> hash = ContentHash::FromBytes(
+          AsStringView(library.isArchive() ? library.getArchive() : library.getObject()));
+      KJ_REQUIRE(hash.has_value(), "a library hash must be 32 bytes");
+      checks.add(HasModule(*hash));
+    }
+    return kj::joinPromises(checks.releaseAsArray()).then([](kj::Array<bool> present) {
+      for (bool each : present) {
+        if (!each) return false;
+      }
+      return true;
+    });
   }
 
   // A queued program carries its whole stdin: there is no connection back to the client.

@@ -17,7 +17,8 @@
 namespace rexec {
 
 struct CompileOptions {
-  std::vector<std::string> sources;  // .c compiles as C, anything else as C++
+  // .c compiles as C, .bc is LLVM bitcode linked in as it is, anything else compiles as C++.
+  std::vector<std::string> sources;
   std::vector<std::string> flags;    // clang-style; see compile_flags.h for what is accepted
   std::string target_triple;         // empty: this machine's
   bool color_diagnostics = false;

@@ -22,7 +22,9 @@ interface Worker {
   # Of the given module hashes, the ones this worker does not hold.
 
   upload @2 (hash :Data, bitcode :Data) -> ();
-  # Stores a bitcode module. The worker recomputes the hash and refuses a mismatch.
+  # Stores a bitcode module, or a library a job links (Library: an archive or an object), both
+  # named by the hash of their bytes and bounded by maxModuleBytes. The worker recomputes the
+  # hash and refuses a mismatch. findMissing answers for both.
 
   run @3 (job :Job, io :JobIo) -> (result :JobResult);
   # Runs one job to completion. With `io`, output streams to it while the job runs and stdin is
@@ -70,6 +72,22 @@ struct Job {
     program @2 :Program;
     command @3 :Command;
   }
+
+  # Libraries (rexec-send's .a, .o and -lNAME).
+  libraries @4 :List(Library);
+  # Linked with the module, in this order, besides the C and C++ runtime libraries every job
+  # has. The worker answers `missingModule` while it lacks a shipped one. Its linked code is
+  # keyed by the module and these together.
+}
+
+struct Library {
+  name @0 :Text;
+  # For messages: an archive's or object's file name; for `system`, NAME of -lNAME.
+  union {
+    archive @1 :Data;  # the hash of a static archive (.a), uploaded like a module
+    object @2 :Data;   # the hash of a relocatable object (.o), uploaded like a module
+    system @3 :Void;   # the worker's own libNAME.so, from its system library directories
+  }
 }
 
 struct Program {
@@ -109,6 +127,7 @@ struct Failure {
     link @2;      # the JIT link failed (e.g. an undefined symbol)
     start @3;     # the child process could not be started
     internal @4;
+    library @5;   # a -lNAME the job links is not on this worker ("library not found: -lNAME")
   }
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "compiler/compile_flags.h"
+#include "compiler/link_inputs.h"
 #include "rexec/build_config.h"
 #include "rexec/client.h"
 #include "schema/rexec.capnp.h"
@@ -32,6 +33,7 @@ rexec/command.h) run a command instead: its state goes in, T::main() runs, the s
 
   rexec-send hello.cpp                       run on an embedded worker in this process
   rexec-send --worker 127.0.0.1:7070 -O2 -std=c++20 main.cpp util.cpp -- arg1 arg2 < in.txt
+  rexec-send main.cpp libgeom.a -L./lib -lhelpers -lz   with libraries (see below)
   rexec-send cmds.cpp --list                 the commands in cmds.cpp and their fields
   rexec-send cmds.cpp --command Sum --set 'xs=[1,2.5]' --print-state
 
@@ -68,6 +70,16 @@ command classes:
 clang flags: -O0 -O1 -O2 -O3 -Os -g -std=... -DNAME[=VALUE] -UNAME -IDIR -isystem DIR
              -include FILE -w -W... -f... -pthread. Sources ending in .c compile as C.
 Arguments after -- are passed to the program (argv[1]...).
+
+libraries, as a native link takes them:
+  FILE.bc              LLVM bitcode (clang -c -emit-llvm), linked into the module here
+  FILE.a, FILE.o       a static archive or an object (machine code for the worker's target),
+                       shipped to the worker (only when it lacks it) and linked by its JIT
+  -LDIR                where -lNAME looks first, before the system library directories
+  -lNAME               libNAME.a in a -L directory, or in a system directory that has no
+                       libNAME.so, is shipped; otherwise the worker's own libNAME.so from its
+                       system library directories ("library not found: -lNAME" and exit 125
+                       when it has none). -lm -lpthread -lstdc++ -ldl -lrt need nothing.
 
 exit codes: the program's own; 128+N if killed by signal N; 124 on timeout;
             125 if rexec could not run the program (compile or link error, bad flags);
@@ -181,7 +193,9 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
       return Fail(kExitRexecFailure, absl::StrCat("unknown option ", std::string(arg), " (see --help)"));
     } else if (arg.starts_with("-") && arg.size() > 1) {
       options.clang_flags.emplace_back(arg);
-      if (rexec::CompileFlagTakesValue(std::string(arg)) && i + 1 < argc) {
+      if ((rexec::CompileFlagTakesValue(std::string(arg)) ||
+           rexec::LinkFlagTakesValue(std::string(arg))) &&
+          i + 1 < argc) {
         options.clang_flags.emplace_back(argv[++i]);
       }
     } else {

@@ -98,7 +98,8 @@ struct JobReport {
   int code = 0;  // exit code, or signal number
   uint32_t time_limit_ms = 0;
   uint64_t output_limit_bytes = 0;
-  std::string failure_stage;  // "compile", "link", "start", "request", "internal"
+  // "compile", "link", "start", "request", "internal", or "library" (a -lNAME the worker lacks)
+  std::string failure_stage;
   std::string message;
   std::string exception_type;
   std::string state;  // a command's encoded state after main()
@@ -180,6 +181,16 @@ class Client {
 
   // Compiles for the worker's target, or takes the module from the bitcode cache. Without a
   // `report`, a compile error's diagnostics are in the status message.
+  //
+  // Libraries are given as a native link takes them (compiler/link_inputs.h has the rules):
+  // `sources` may hold .bc modules (linked into the module here), static archives (.a) and
+  // objects (.o), and `flags` -LDIR and -lNAME. Archives, objects and -lNAME found here as a
+  // static archive end up in the module's `libraries` and are uploaded with it, only when the
+  // worker lacks them; they must be machine code for the worker's target. Any other -lNAME is
+  // the worker's own shared library of that name, and the runtime libraries (-lm, -lpthread,
+  // -lstdc++, -ldl, -lrt) need nothing.
+  //
+  //   client->Compile({"main.cpp", "libgeom.a", "helpers.o", "extra.bc"}, {"-O2", "-lz"});
   absl::StatusOr<Module> Compile(const std::vector<std::string>& sources,
                                  const std::vector<std::string>& flags,
                                  CompileReport* report = nullptr);

@@ -58,7 +58,7 @@ void RunInitializersQuietly(const LinkedModule& module) {
   int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   if (saved_out < 0 || saved_err < 0 || null_fd < 0) _exit(127);
   if (dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) _exit(127);
-  module.init()();
+  module.RunInitializers();
   FlushChildOutput();
   if (dup2(saved_out, 1) < 0 || dup2(saved_err, 2) < 0) _exit(127);
   close(saved_out);
@@ -88,9 +88,9 @@ void ServeCommands(const LinkedModule& module) {
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0 || dup2(null_fd, 0) < 0) _exit(127);
   close(null_fd);
-  if (module.fini() != nullptr) {
+  for (LinkedModule::VoidFunction fini : module.finalizers()) {
     AtChildExit([](void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); },
-                reinterpret_cast<void*>(module.fini()));
+                reinterpret_cast<void*>(fini));
   }
   RunInitializersQuietly(module);
 

@@ -15,7 +15,7 @@ struct JobOutcome {
     kFailed,               // rexec could not run it: stage + message
     kException,            // a command's main() threw: exception_type + message
   };
-  enum class Stage { kRequest, kCompile, kLink, kStart, kInternal };
+  enum class Stage { kRequest, kCompile, kLink, kStart, kInternal, kLibrary };
 
   Kind kind = Kind::kFailed;
   int code = 0;

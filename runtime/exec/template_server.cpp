@@ -58,8 +58,10 @@ void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)()
   std::vector<char*> argv;
   for (std::string& arg : *args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  if (module.fini() != nullptr) AtChildExit(&CallFini, reinterpret_cast<void*>(module.fini()));
-  module.init()();
+  for (LinkedModule::VoidFunction fini : module.finalizers()) {
+    AtChildExit(&CallFini, reinterpret_cast<void*>(fini));
+  }
+  module.RunInitializers();
   ExitChild(module.main()(static_cast<int>(args->size()), argv.data(), environ));
 }
 
@@ -157,7 +159,8 @@ void SendReply(int channel, int error, int pidfd) {
                       pidfd >= 0 ? std::span<const int>(&pidfd, 1) : std::span<const int>());
 }
 
-// Links the module the worker sends; the process's exit code when that fails.
+// Links the module the worker sends, with the libraries sent before it; the process's exit code
+// when that fails.
 int LinkModule(int channel, const TemplateServerOptions& options,
                std::shared_ptr<JitSession>& session, std::shared_ptr<LinkedModule>& module) {
   absl::StatusOr<std::shared_ptr<JitSession>> created = JitSession::Create(ChildRuntimeSymbols());
@@ -167,10 +170,17 @@ int LinkModule(int channel, const TemplateServerOptions& options,
   }
   session = *std::move(created);
   if (!WriteFrame(channel, FrameKind::kReady, "", std::nullopt).ok()) return 1;
+  std::vector<LibraryInput> libraries;
   absl::StatusOr<Frame> object = ReadFrame(channel, options.max_object_bytes, std::nullopt);
+  while (object.ok() && object->kind == FrameKind::kLibrary) {
+    absl::StatusOr<LibraryInput> library = template_protocol::DecodeLibrary(object->payload);
+    if (!library.ok()) return 1;
+    libraries.push_back(*std::move(library));
+    object = ReadFrame(channel, options.max_object_bytes, std::nullopt);
+  }
   if (!object.ok() || object->kind != FrameKind::kObject) return 1;
   absl::StatusOr<std::shared_ptr<LinkedModule>> linked =
-      session->Link(options.module, std::move(object->payload));
+      session->Link(options.module, std::move(object->payload), std::move(libraries));
   if (!linked.ok()) {
     WriteFrame(channel, FrameKind::kError, std::string(linked.status().message()), std::nullopt).IgnoreError();
     return 1;

@@ -45,8 +45,33 @@ CodeCache::~CodeCache() noexcept(false) {
   linked_.clear();
 }
 
-LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
+bool CodeCache::HoldsAll(const LinkRequest& request) {
+  if (!modules_.Contains(request.module)) return false;
+  for (const LinkedLibrary& library : request.libraries) {
+    if (library.kind != LinkedLibrary::Kind::kSystem && !modules_.Contains(library.hash)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+LoadedCode CodeCache::BuildOnBackgroundThread(const LinkRequest& request) {
+  const ContentHash& hash = request.module;
   LoadedCode loaded;
+  std::vector<LibraryInput> libraries;
+  for (const LinkedLibrary& library : request.libraries) {
+    LibraryInput& input = libraries.emplace_back(LibraryInput{library.kind, library.name, {}});
+    if (library.kind == LinkedLibrary::Kind::kSystem) {
+      input.contents = library.path;
+      continue;
+    }
+    std::shared_ptr<const std::string> bytes = modules_.Get(library.hash);
+    if (bytes == nullptr) {
+      loaded.module = absl::NotFoundError(absl::StrCat("library ", library.name, " not held"));
+      return loaded;
+    }
+    input.contents = *bytes;
+  }
   ContentHash object_key = ContentHasher()
                                .Add(hash.bytes())
                                .Add(target_.codegen_fingerprint)
@@ -73,7 +98,7 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const ContentHash& hash) {
   }
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::shared_ptr<ModuleTemplate>> linked =
-      ModuleTemplate::Start(template_options_, hash, *object);
+      ModuleTemplate::Start(template_options_, hash, *object, libraries);
   loaded.link_us = MicrosecondsSince(start);
   if (linked.ok()) {
     loaded.module = std::shared_ptr<const ModuleTemplate>(std::move(*linked));
@@ -93,7 +118,8 @@ void CodeCache::Remember(const ContentHash& hash, std::shared_ptr<const ModuleTe
   stats_.linked_modules = linked_.size();
 }
 
-kj::Promise<LoadedCode> CodeCache::Load(const ContentHash& hash) {
+kj::Promise<LoadedCode> CodeCache::Load(LinkRequest request) {
+  const ContentHash key = request.Key();
   // Finished builds are dropped here, never inside their own continuation (which runs inside the
   // fork it would destroy). A failed one must not answer the next request either.
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
@@ -103,42 +129,45 @@ kj::Promise<LoadedCode> CodeCache::Load(const ContentHash& hash) {
       ++it;
     }
   }
-  if (auto it = linked_.find(hash); it != linked_.end() && !it->second.module->healthy()) {
+  if (auto it = linked_.find(key); it != linked_.end() && !it->second.module->healthy()) {
     lru_.erase(it->second.lru_position);
     linked_.erase(it);  // its template ended: the next job starts a new one
     stats_.linked_modules = linked_.size();
   }
-  if (auto it = linked_.find(hash); it != linked_.end()) {
+  if (auto it = linked_.find(key); it != linked_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru_position);
     LoadedCode loaded;
     loaded.module = it->second.module;
     loaded.compile_cached = loaded.link_cached = true;
     return loaded;
   }
-  auto in_flight = in_flight_.find(hash);
+  auto in_flight = in_flight_.find(key);
   if (in_flight == in_flight_.end()) {
+    auto shared_request = std::make_shared<const LinkRequest>(request);
     kj::Promise<LoadedCode> build =
         thread_.executor()
-            .executeAsync([this, hash] { return BuildOnBackgroundThread(hash); })
-            .then([this, hash](LoadedCode loaded) {
-              in_flight_.find(hash)->second.done = true;
+            .executeAsync(
+                [this, shared_request] { return BuildOnBackgroundThread(*shared_request); })
+            .then([this, key](LoadedCode loaded) {
+              in_flight_.find(key)->second.done = true;
               if (loaded.module.ok()) {
-                Remember(hash, *loaded.module);
+                Remember(key, *loaded.module);
                 (loaded.compile_cached ? stats_.object_hits : stats_.object_misses)++;
                 stats_.compile_us += loaded.compile_us;
                 stats_.link_us += loaded.link_us;
               }
               return loaded;
             });
-    in_flight = in_flight_.emplace(hash, InFlight{build.fork()}).first;
+    in_flight = in_flight_.emplace(key, InFlight{build.fork()}).first;
   }
   return in_flight->second.result.addBranch().then(
-      [this, hash](LoadedCode loaded) -> kj::Promise<LoadedCode> {
+      [this, request = std::move(request)](LoadedCode loaded) mutable -> kj::Promise<LoadedCode> {
         // A build that started before the module's upload finished reports it missing; the
         // upload may have landed meanwhile (many jobs racing one upload), so look again.
-        if (loaded.module.status().code() == absl::StatusCode::kNotFound &&
-            modules_.Contains(hash)) {
-          return kj::evalLater([this, hash] { return Load(hash); });
+        if (loaded.module.status().code() == absl::StatusCode::kNotFound && HoldsAll(request)) {
+          return kj::evalLater([this, request = std::move(request)]() mutable {
+            return Load(std::move(request));
+          });
         }
         return kj::mv(loaded);
       });

@@ -1,7 +1,9 @@
-// From a module hash to linked, runnable code, doing each expensive step at most once.
+// From a module hash (and the libraries it links) to linked, runnable code, doing each
+// expensive step at most once.
 //
 //   module templates (LRU)  ->  object cache (BlobStore)  ->  code generation
-//                                                    bitcode from the module store
+//   keyed by LinkRequest::Key()                      bitcode from the module store
+//                                                    (shipped libraries live there too)
 //
 // Neither step runs in the worker: bitcode is untrusted and LLVM may crash or abort on it, so
 // code generation runs in the compile server (compile_process.h) and linking in the module's
@@ -20,6 +22,7 @@
 #include "core/event_loop_thread.h"
 #include "runtime/store/blob_store.h"
 #include "runtime/jit/compile_process.h"
+#include "runtime/jit/link_request.h"
 #include "runtime/jit/module_template.h"
 #include "runtime/jit/target_description.h"
 
@@ -50,10 +53,11 @@ class CodeCache {
 
   const TargetDescription& target() const { return target_; }
 
-  // NotFound when the module store lacks the bitcode; InvalidArgument when it cannot be
-  // compiled (LLVM's message, or how the compile server died); DeadlineExceeded when compiling
-  // took too long; FailedPrecondition when it cannot be linked. Call on the owning event loop.
-  kj::Promise<LoadedCode> Load(const ContentHash& hash);
+  // NotFound when the module store lacks the bitcode or a shipped library; InvalidArgument when
+  // it cannot be compiled (LLVM's message, or how the compile server died); DeadlineExceeded
+  // when compiling took too long; FailedPrecondition when it cannot be linked (a library it
+  // cannot use included). Call on the owning event loop.
+  kj::Promise<LoadedCode> Load(LinkRequest request);
 
   CodeCacheStats stats() const { return stats_; }
 
@@ -62,7 +66,8 @@ class CodeCache {
     std::shared_ptr<const ModuleTemplate> module;
     std::list<ContentHash>::iterator lru_position;
   };
-  LoadedCode BuildOnBackgroundThread(const ContentHash& hash);
+  LoadedCode BuildOnBackgroundThread(const LinkRequest& request);
+  bool HoldsAll(const LinkRequest& request);
   void Remember(const ContentHash& hash, std::shared_ptr<const ModuleTemplate> module);
 
   BlobStore& modules_;

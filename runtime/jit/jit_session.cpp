@@ -13,7 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/jit/library_check.h"
 #include "runtime/jit/module_preparation.h"
+#include "runtime/jit/static_initializers.h"
 
 namespace rexec {
 namespace {
@@ -89,6 +91,17 @@ LinkedModule::~LinkedModule() {
   if (session_ != nullptr && dylib_ != nullptr) session_->Unlink(*dylib_);
 }
 
+void LinkedModule::RunInitializers() const {
+  for (VoidFunction initializer : library_initializers_) initializer();
+  init_();
+}
+
+std::vector<LinkedModule::VoidFunction> LinkedModule::finalizers() const {
+  std::vector<VoidFunction> all = library_finalizers_;
+  if (fini_ != nullptr) all.push_back(fini_);
+  return all;
+}
+
 void* LinkedModule::command(const std::string& name) const {
   auto it = commands_.find(name);
   return it == commands_.end() ? nullptr : it->second;
@@ -114,6 +127,11 @@ absl::StatusOr<std::shared_ptr<JitSession>> JitSession::Create(
   if (!jit) return absl::InternalError(llvm::toString(jit.takeError()));
   session->jit_ = std::move(*jit);
   session->interposed_ = interposed;
+  auto* linking_layer =
+      llvm::dyn_cast<llvm::orc::ObjectLinkingLayer>(&session->jit_->getObjLinkingLayer());
+  if (linking_layer == nullptr) return absl::InternalError("the JIT does not link with JITLink");
+  session->static_initializers_ = std::make_shared<StaticInitializerCollector>();
+  linking_layer->addPlugin(session->static_initializers_);
   JitSession* raw = session.get();
   session->jit_->getExecutionSession().setErrorReporter([raw](llvm::Error error) {
     std::string message = DescribeLinkError(std::move(error));
@@ -130,8 +148,43 @@ std::vector<std::string> JitSession::TakeReportedErrors() {
   return errors;
 }
 
-absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash& hash,
-                                                               std::string object_bytes) {
+absl::Status JitSession::AddLibrary(llvm::orc::JITDylib& dylib, LibraryInput library) {
+  if (library.kind == LinkedLibrary::Kind::kSystem) {
+    auto generator = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        library.contents.c_str(), jit_->getDataLayout().getGlobalPrefix());
+    if (!generator) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot load -l", library.name, " (",
+                                                        library.contents, "): ",
+                                                        llvm::toString(generator.takeError())));
+    }
+    dylib.addGenerator(std::move(*generator));
+    return absl::OkStatus();
+  }
+  if (absl::Status usable = CheckShippedLibrary(library, jit_->getTargetTriple().str());
+      !usable.ok()) {
+    return usable;
+  }
+  std::unique_ptr<llvm::MemoryBuffer> bytes =
+      llvm::MemoryBuffer::getMemBufferCopy(library.contents, library.name);
+  if (library.kind == LinkedLibrary::Kind::kObject) {
+    if (llvm::Error error = jit_->addObjectFile(dylib, std::move(bytes))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(library.name, ": ", DescribeLinkError(std::move(error))));
+    }
+    return absl::OkStatus();
+  }
+  auto generator = llvm::orc::StaticLibraryDefinitionGenerator::Create(
+      jit_->getObjLinkingLayer(), std::move(bytes));
+  if (!generator) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(library.name, ": ", DescribeLinkError(generator.takeError())));
+  }
+  dylib.addGenerator(std::move(*generator));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(
+    const ContentHash& hash, std::string object_bytes, std::vector<LibraryInput> libraries) {
   std::lock_guard lock(mutex_);
   llvm::orc::ExecutionSession& es = jit_->getExecutionSession();
   const size_t object_size = object_bytes.size();
@@ -144,6 +197,7 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
       jit_->createJITDylib(absl::StrCat("module-", hash.short_hex(), "-", next_dylib_++));
   if (!dylib) return absl::InternalError(llvm::toString(dylib.takeError()));
   auto fail = [&](std::string message) -> absl::Status {
+    static_initializers_->Take(*dylib);
     if (llvm::Error error = es.removeJITDylib(*dylib)) llvm::consumeError(std::move(error));
     return absl::FailedPreconditionError(std::move(message));
   };
@@ -164,6 +218,11 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
       jit_->getDataLayout().getGlobalPrefix(), &IsRuntimeLibrarySymbol);
   if (!generator) return fail(llvm::toString(generator.takeError()));
   dylib->addGenerator(std::move(*generator));
+  for (LibraryInput& library : libraries) {
+    if (absl::Status added = AddLibrary(*dylib, std::move(library)); !added.ok()) {
+      return fail(std::string(added.message()));
+    }
+  }
   if (llvm::Error error = jit_->addObjectFile(*dylib, std::move(object))) {
     return fail(DescribeLinkError(std::move(error)));
   }
@@ -179,7 +238,11 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
                                              absl::StrJoin(reported, "; "));
     return fail(reason);
   }
-  TakeReportedErrors();
+  // A library's object can fail after the module's symbols resolved against it (its own
+  // fixups, or a symbol only it needs): the lookup succeeds, the code would not run.
+  if (std::vector<std::string> reported = TakeReportedErrors(); !reported.empty()) {
+    return fail(absl::StrJoin(reported, "; "));
+  }
   if (!resolved->count(es.intern(kInitSymbol))) {
     return fail("module has no rexec.init: it was not prepared for execution");
   }
@@ -189,6 +252,9 @@ absl::StatusOr<std::shared_ptr<LinkedModule>> JitSession::Link(const ContentHash
   linked->object_bytes_ = object_size;
   linked->session_ = shared_from_this();
   linked->dylib_ = &*dylib;
+  StaticInitializerCollector::Found structors = static_initializers_->Take(*dylib);
+  linked->library_initializers_ = std::move(structors.initializers);
+  linked->library_finalizers_ = std::move(structors.finalizers);
   for (const auto& [symbol, definition] : *resolved) {
     llvm::StringRef name = *symbol;
     void* address = definition.getAddress().toPtr<void*>();

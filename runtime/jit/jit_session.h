@@ -5,8 +5,15 @@
 // never touches ORC (whose locks and threads do not survive a fork).
 //
 // Symbols a module may use: its own, the interposed symbols given to Create() (the exit functions
-// of exec/child_runtime.h), and the C and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) — what `clang++ main.cpp` links by
-// default. Nothing else of the worker's process (LLVM, kj, ...) is visible to user code.
+// of exec/child_runtime.h), the C and C++ runtime libraries (libc, libm, libstdc++, libgcc_s) —
+// what `clang++ main.cpp` links by default — and the libraries it is linked with: shipped
+// archives (members loaded on demand, like ld's) and objects, and system shared libraries
+// (dlopen'ed into this process, visible to this module's JITDylib only). Nothing else of the
+// process (LLVM, kj, ...) is visible to user code.
+//
+// Static initializers: the module's own are lowered into init() (module_preparation.h); those
+// of shipped objects and archive members (.init_array, .fini_array) are collected at link time
+// (static_initializers.h) and run first, as a shared library's would be.
 #pragma once
 
 #include <map>
@@ -18,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "rexec/content_hash.h"
+#include "runtime/jit/link_request.h"
 
 namespace llvm::orc {
 class LLJIT;
@@ -27,6 +35,7 @@ class JITDylib;
 namespace rexec {
 
 class JitSession;
+class StaticInitializerCollector;
 
 // A symbol every linked module binds to in place of the C library's.
 struct InterposedSymbol {
@@ -46,6 +55,11 @@ class LinkedModule {
   using VoidFunction = void (*)();
   using MainFunction = int (*)(int, char**, char**);
 
+  // Runs every static initializer: the shipped libraries', in link order, then init().
+  void RunInitializers() const;
+  // The exit handlers to register, in this order (so they run in reverse): the shipped
+  // libraries' finalizers, then fini() if there is one.
+  std::vector<VoidFunction> finalizers() const;
   VoidFunction init() const { return init_; }
   VoidFunction fini() const { return fini_; }  // may be null
   MainFunction main() const { return main_; }  // null when the module has no main()
@@ -55,12 +69,15 @@ class LinkedModule {
 
  private:
   friend class JitSession;
+class StaticInitializerCollector;
   LinkedModule() = default;
 
   ContentHash hash_;
   size_t object_bytes_ = 0;
   VoidFunction init_ = nullptr;
   VoidFunction fini_ = nullptr;
+  std::vector<VoidFunction> library_initializers_;
+  std::vector<VoidFunction> library_finalizers_;
   MainFunction main_ = nullptr;
   std::map<std::string, void*> commands_;
   std::shared_ptr<JitSession> session_;  // unlinking needs it, whoever is destroyed last
@@ -75,20 +92,23 @@ class JitSession : public std::enable_shared_from_this<JitSession> {
       std::span<const InterposedSymbol> interposed);
   ~JitSession();
 
-  // Links `object` (from ObjectCompiler) and resolves its entry points. A failure names the
-  // cause the way a linker would, e.g. "undefined symbol: foo(int)". Each LinkedModule keeps the
-  // session alive.
-  absl::StatusOr<std::shared_ptr<LinkedModule>> Link(const ContentHash& hash,
-                                                     std::string object);
+  // Links `object` (from ObjectCompiler) with `libraries` (searched in order after the runtime
+  // libraries) and resolves its entry points. A failure names the cause the way a linker would,
+  // e.g. "undefined symbol: foo(int)", or says which library cannot be used and why
+  // (library_check.h). Each LinkedModule keeps the session alive.
+  absl::StatusOr<std::shared_ptr<LinkedModule>> Link(const ContentHash& hash, std::string object,
+                                                     std::vector<LibraryInput> libraries = {});
 
  private:
   friend class LinkedModule;
   JitSession() = default;
   void Unlink(llvm::orc::JITDylib& dylib);
+  absl::Status AddLibrary(llvm::orc::JITDylib& dylib, LibraryInput library);
   std::vector<std::string> TakeReportedErrors();
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   std::span<const InterposedSymbol> interposed_;
+  std::shared_ptr<StaticInitializerCollector> static_initializers_;
   std::mutex mutex_;  // serializes Link/Unlink and guards reported_errors_
   std::vector<std::string> reported_errors_;
   uint64_t next_dylib_ = 0;

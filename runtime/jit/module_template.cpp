@@ -41,13 +41,17 @@ std::vector<std::string> TemplateArgs(const ContentHash& hash, const Sandbox* sa
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<ModuleTemplate>> ModuleTemplate::Start(
-    const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object) {
+    const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object,
+    const std::vector<LibraryInput>& libraries) {
   std::shared_ptr<ModuleTemplate> started(new ModuleTemplate(hash, object.size()));
-  if (absl::Status linked = started->Link(options, object); !linked.ok()) return linked;
+  if (absl::Status linked = started->Link(options, object, libraries); !linked.ok()) {
+    return linked;
+  }
   return started;
 }
 
-absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::string_view object) {
+absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::string_view object,
+                                  const std::vector<LibraryInput>& libraries) {
   HelperProcessSpec spec;
   spec.path = options.binary_path;
   spec.args = TemplateArgs(hash_, options.sandbox);
@@ -72,7 +76,14 @@ absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::str
         "the module template ", options.binary_path, " did not start (",
         ready.ok() ? ready->payload : std::string(ready.status().message()), ")"));
   }
-  absl::Status sent = WriteFrame(channel_, FrameKind::kObject, object, deadline);
+  absl::Status sent = absl::OkStatus();
+  for (const LibraryInput& library : libraries) {
+    if (sent.ok()) {
+      sent = WriteFrame(channel_, FrameKind::kLibrary, template_protocol::EncodeLibrary(library),
+                        deadline);
+    }
+  }
+  if (sent.ok()) sent = WriteFrame(channel_, FrameKind::kObject, object, deadline);
   absl::StatusOr<Frame> reply =
       sent.ok() ? ReadFrame(channel_, options.max_message_bytes, deadline)
                 : absl::StatusOr<Frame>(sent);

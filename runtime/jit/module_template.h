@@ -44,11 +44,13 @@ class ModuleTemplate {
   using JobKind = template_protocol::JobKind;
   using LaunchDescriptors = std::array<int, template_protocol::kLaunchDescriptors>;
 
-  // Starts a template and links `object` in it. Blocks until it is linked, so call it off the
-  // event loop. FailedPrecondition with the linker's message when the object cannot be linked
-  // (e.g. "undefined symbol: foo(int)"); Unavailable when no template could be started.
+  // Starts a template and links `object` in it, with `libraries` (jit_session.h). Blocks until
+  // it is linked, so call it off the event loop. FailedPrecondition with the linker's message
+  // when the object cannot be linked (e.g. "undefined symbol: foo(int)", or a library for
+  // another machine); Unavailable when no template could be started.
   static absl::StatusOr<std::shared_ptr<ModuleTemplate>> Start(
-      const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object);
+      const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object,
+      const std::vector<LibraryInput>& libraries = {});
   ~ModuleTemplate();  // ends the template, and any job still running from it
   ModuleTemplate(const ModuleTemplate&) = delete;
   ModuleTemplate& operator=(const ModuleTemplate&) = delete;
@@ -72,7 +74,8 @@ class ModuleTemplate {
  private:
   ModuleTemplate(const ContentHash& hash, size_t object_bytes)
       : hash_(hash), object_bytes_(object_bytes) {}
-  absl::Status Link(const ModuleTemplateOptions& options, std::string_view object);
+  absl::Status Link(const ModuleTemplateOptions& options, std::string_view object,
+                    const std::vector<LibraryInput>& libraries);
 
   const ContentHash hash_;
   const size_t object_bytes_;

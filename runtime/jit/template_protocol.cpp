@@ -32,6 +32,35 @@ absl::StatusOr<LinkedEntries> LinkedEntries::Decode(std::string_view bytes) {
   return entries;
 }
 
+std::string EncodeLibrary(const LibraryInput& library) {
+  std::string bytes(1, static_cast<char>(library.kind));
+  const uint32_t name_length = static_cast<uint32_t>(library.name.size());
+  bytes.append(reinterpret_cast<const char*>(&name_length), sizeof name_length);
+  bytes += library.name;
+  bytes += library.contents;
+  return bytes;
+}
+
+absl::StatusOr<LibraryInput> DecodeLibrary(std::string_view bytes) {
+  uint32_t name_length = 0;
+  if (bytes.size() < 1 + sizeof name_length) {
+    return absl::DataLossError("a library frame was cut short");
+  }
+  LibraryInput library;
+  library.kind = static_cast<LinkedLibrary::Kind>(bytes[0]);
+  if (library.kind != LinkedLibrary::Kind::kArchive &&
+      library.kind != LinkedLibrary::Kind::kObject &&
+      library.kind != LinkedLibrary::Kind::kSystem) {
+    return absl::DataLossError("a library frame of an unknown kind");
+  }
+  std::memcpy(&name_length, bytes.data() + 1, sizeof name_length);
+  bytes.remove_prefix(1 + sizeof name_length);
+  if (bytes.size() < name_length) return absl::DataLossError("a library frame was cut short");
+  library.name = std::string(bytes.substr(0, name_length));
+  library.contents = std::string(bytes.substr(name_length));
+  return library;
+}
+
 std::string EncodeArguments(const std::vector<std::string>& argv) {
   std::string bytes;
   auto append_count = [&bytes](size_t count) {

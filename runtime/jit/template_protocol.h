@@ -2,6 +2,7 @@
 //
 // Over one stream socket, the template's stdin:
 //   template -> worker, once:  frame kReady ("") or kError (why it could not start)
+//   worker -> template:        a frame kLibrary for each library the module links, in order
 //   worker -> template, once:  frame kObject (the module's ELF object)
 //   template -> worker:        frame kLinked (LinkedEntries) or kError (the linker's message)
 // then any number of launches, each a LaunchRequest carrying the job's five descriptors
@@ -16,10 +17,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/jit/link_request.h"
 
 namespace rexec::template_protocol {
 
-enum FrameKind : uint8_t { kReady = 1, kObject = 2, kLinked = 3, kError = 4 };
+enum FrameKind : uint8_t { kReady = 1, kObject = 2, kLinked = 3, kError = 4, kLibrary = 5 };
+
+// A kLibrary frame's payload: the kind (one byte), the name's length (32 bits, host order), the
+// name, then the contents.
+std::string EncodeLibrary(const LibraryInput& library);
+absl::StatusOr<LibraryInput> DecodeLibrary(std::string_view bytes);
 
 // What the linked module offers: a main() to run as a program, and its commands.
 struct LinkedEntries {

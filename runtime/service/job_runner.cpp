@@ -1,10 +1,12 @@
 #include "runtime/service/job_runner.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/system_libraries.h"
 #include "runtime/service/request_checks.h"
 
 namespace rexec {
@@ -49,6 +51,9 @@ void FillOutcome(const JobOutcome& outcome, wire::JobResult::Builder result) {
           break;
         case JobOutcome::Stage::kInternal:
           failure.setStage(wire::Failure::Stage::INTERNAL);
+          break;
+        case JobOutcome::Stage::kLibrary:
+          failure.setStage(wire::Failure::Stage::LIBRARY);
           break;
       }
       break;
@@ -96,6 +101,29 @@ void Finish(WorkerState& state, const JobOutcome& outcome, wire::JobResult::Buil
   }
 }
 
+// Finds each system library the job links (-lNAME) among this worker's own; the first one
+// missing, by name.
+std::optional<std::string> ResolveSystemLibraries(std::vector<LinkedLibrary>& libraries) {
+  for (LinkedLibrary& library : libraries) {
+    if (library.kind != LinkedLibrary::Kind::kSystem) continue;
+    std::optional<std::string> path = FindSystemSharedLibrary(library.name);
+    if (!path) return library.name;
+    library.path = *std::move(path);
+  }
+  return std::nullopt;
+}
+
+// Whether the store holds the module and every library shipped with it.
+bool HoldsCode(WorkerState& state, const CheckedJob& job) {
+  if (!state.modules.Contains(job.module)) return false;
+  for (const LinkedLibrary& library : job.libraries) {
+    if (library.kind != LinkedLibrary::Kind::kSystem && !state.modules.Contains(library.hash)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // The job's time limit passed while it waited for a slot: it never started, and its caller
 // hears why on its stderr.
 kj::Promise<void> TimedOutWaiting(WorkerState& state, const JobAdmission::Source& source,
@@ -122,7 +150,7 @@ kj::Promise<void> TimedOutWaiting(WorkerState& state, const JobAdmission::Source
 // Gets the job's code and runs it: a program in a fresh process, a command on its module's pool.
 kj::Promise<void> LoadAndRun(WorkerState& state, CheckedJob checked, kj::Own<JobIo> io,
                              BufferedJobIo* buffered, wire::JobResult::Builder results) {
-  return state.code.Load(checked.module).then(
+  return state.code.Load(LinkRequest{checked.module, std::move(checked.libraries)}).then(
       [&state, results, limits = checked.limits, is_program = checked.is_program,
        argv = kj::mv(checked.argv), io = kj::mv(io), buffered,
        command_name = kj::mv(checked.command_name),
@@ -177,9 +205,17 @@ kj::Promise<void> RunJob(WorkerState& state, JobAdmission::Source& source, wire:
     io = kj::mv(owned);
   }
   CheckedJob checked = CheckJob(job, state.options, /*output_in_result=*/buffered != nullptr);
-  // A module to upload first is said at once, not after a wait for a slot (and again after the
-  // upload).
-  if (!state.modules.Contains(checked.module)) {
+  // A library this worker lacks is said at once: no upload can help.
+  if (std::optional<std::string> missing = ResolveSystemLibraries(checked.libraries)) {
+    Finish(state,
+           JobOutcome::Failed(JobOutcome::Stage::kLibrary,
+                              absl::StrCat("library not found: -l", *missing)),
+           results, buffered);
+    return kj::READY_NOW;
+  }
+  // A module (or a library shipped with it) to upload first is said at once, not after a wait
+  // for a slot (and again after the upload).
+  if (!HoldsCode(state, checked)) {
     state.metrics.CodeLoaded(LoadedCode{absl::NotFoundError("the module is not uploaded")});
     results.initOutcome().setMissingModule();
     return kj::READY_NOW;

@@ -5,7 +5,9 @@
 // waits for a slot (job_admission.h: jobs per source and per worker are bounded; the wait counts
 // against the job's time limit), gets runnable code (code_cache.h), runs a plain program in a
 // fresh process or a command on its module's executor pool, and fills in the JobResult. A module
-// the worker lacks is answered with `missingModule`, for the sender to upload and ask again.
+// the worker lacks, or a library shipped with it, is answered with `missingModule`, for the
+// sender to upload and ask again; a system library (-lNAME) it lacks fails the job at once
+// ("library not found: -lNAME").
 #pragma once
 
 #include <kj/async.h>

@@ -292,9 +292,23 @@ class QueueConsumer::Impl {
         });
   }
 
-  // Resolves once the job's module is in the worker's store, if Redis has it (verified).
+  // Resolves once the job's module and the libraries shipped with it are in the worker's store,
+  // as far as Redis has them (verified).
   kj::Promise<void> FetchModule(const Job& job) {
-    ContentHash hash = *ContentHash::FromBytes(AsStringView(job.queued.getJob().getModule()));
+    auto queued = job.queued.getJob();
+    kj::Vector<kj::Promise<void>> fetches;
+    fetches.add(FetchBlob(*ContentHash::FromBytes(AsStringView(queued.getModule()))));
+    for (wire::Library::Reader library : queued.getLibraries()) {
+      if (library.isSystem()) continue;
+      std::optional<ContentHash> hash = ContentHash::FromBytes(
+          AsStringView(library.isArchive() ? library.getArchive() : library.getObject()));
+      // A malformed one is refused by the job's own checks.
+      if (hash.has_value()) fetches.add(FetchBlob(*hash));
+    }
+    return kj::joinPromises(fetches.releaseAsArray());
+  }
+
+  kj::Promise<void> FetchBlob(const ContentHash& hash) {
     if (state_.modules.Contains(hash)) return kj::READY_NOW;
     return writes_.Get()
         .then([this, hash](RedisConnection* redis) {

@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <string_view>
 
+#include "core/system_libraries.h"
+
 namespace rexec {
 namespace {
 
 constexpr size_t kMaxArgs = 4096;
+constexpr size_t kMaxLibraries = 256;
+constexpr size_t kMaxLibraryNameBytes = 255;
 
 std::string_view AsStringView(capnp::Data::Reader data) {
   return {reinterpret_cast<const char*>(data.begin()), data.size()};
@@ -19,6 +23,35 @@ T Clamp(T requested, T fallback, T maximum) {
   T value = requested == 0 ? fallback : requested;
   if (maximum != 0 && (value == 0 || value > maximum)) value = maximum;
   return value;
+}
+
+std::vector<LinkedLibrary> CheckLibraries(capnp::List<wire::Library>::Reader libraries) {
+  KJ_REQUIRE(libraries.size() <= kMaxLibraries, "too many libraries", libraries.size());
+  std::vector<LinkedLibrary> checked;
+  for (wire::Library::Reader library : libraries) {
+    KJ_REQUIRE(library.getName().size() <= kMaxLibraryNameBytes, "library name too long");
+    LinkedLibrary linked;
+    linked.name = library.getName();
+    switch (library.which()) {
+      case wire::Library::ARCHIVE:
+        linked.kind = LinkedLibrary::Kind::kArchive;
+        linked.hash = RequireModuleHash(library.getArchive());
+        break;
+      case wire::Library::OBJECT:
+        linked.kind = LinkedLibrary::Kind::kObject;
+        linked.hash = RequireModuleHash(library.getObject());
+        break;
+      case wire::Library::SYSTEM:
+        KJ_REQUIRE(IsValidLibraryName(linked.name), "not a library name", linked.name);
+        if (IsRuntimeLibraryName(linked.name)) continue;  // every job has these
+        linked.kind = LinkedLibrary::Kind::kSystem;
+        break;
+      default:
+        KJ_FAIL_REQUIRE("unknown kind of library: the client speaks a newer protocol");
+    }
+    checked.push_back(std::move(linked));
+  }
+  return checked;
 }
 
 }  // namespace
@@ -79,6 +112,7 @@ CheckedJob CheckJob(wire::Job::Reader job, const WorkerOptions& options, bool ou
     default:
       KJ_FAIL_REQUIRE("unknown job entry: the client speaks a newer protocol");
   }
+  checked.libraries = CheckLibraries(job.getLibraries());
   return checked;
 }
 

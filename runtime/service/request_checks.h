@@ -1,6 +1,7 @@
 // What the worker checks in a request from outside before anything runs: the module hash of a
 // findMissing, run or queued job, an upload (size, and that the bitcode matches its hash), and a
-// Job (entry, argument count, state size, limits clamped to the worker's maxima).
+// Job (entry, argument count, state size, limits clamped to the worker's maxima, its libraries:
+// how many, their hashes, and names that can only name a file in a library directory).
 //
 // Both front doors (worker_service.h, queue_consumer.h via job_runner.h) call these, and so do
 // the fuzz targets in fuzz/, so what is fuzzed is exactly what the worker runs. Each check
@@ -16,6 +17,7 @@
 #include "rexec/content_hash.h"
 #include "rexec/worker.h"
 #include "runtime/exec/program_executor.h"
+#include "runtime/jit/link_request.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {
@@ -36,6 +38,9 @@ struct CheckedJob {
   std::vector<std::string> argv;  // a program's, argv[0] first
   std::string command_name;       // a command's
   std::string state;              // a command's
+  // Without the runtime libraries (-lm, ...), which every job has; a system library's path is
+  // not resolved yet.
+  std::vector<LinkedLibrary> libraries;
 };
 
 // `output_in_result`: the job has no JobIo, so its output comes back inside the result and is

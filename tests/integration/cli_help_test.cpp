@@ -39,7 +39,7 @@ TEST(CliHelpTest, SendHelpDescribesEveryOption) {
   for (const char* option :
        {"--worker", "--token-file", "--tls-ca", "--tls-cert", "--tls-key", "--timeout", "--memory",
         "--max-output", "--no-cache", "--verbose", "--help", "--version", "[-- ARG...]",
-        "Arguments after -- "}) {
+        "Arguments after -- ", "FILE.a, FILE.o", "FILE.bc", "-LDIR", "-lNAME"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;

@@ -242,5 +242,29 @@ TEST(LocalClientTest, RunsCommandsOnAWorkerInsideThisProcess) {
   EXPECT_EQ(result->state.value, 25);
 }
 
+TEST_F(ClientApiTest, CompileTakesLibrariesAsANativeLinkDoes) {
+  auto module =
+      client_->Compile({ProgramPath("libraries/zlib_round_trip.cpp")}, {"-O2", "-lz", "-lm"});
+  ASSERT_TRUE(module.ok()) << module.status();
+  ASSERT_EQ(module->libraries.size(), 1u);  // -lm needs nothing
+  EXPECT_EQ(module->libraries[0].kind, Library::Kind::kSystem);
+  EXPECT_EQ(module->libraries[0].name, "z");
+  auto report = client_->RunProgram(*module, {}, {-1, -1, -1});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->outcome, JobReport::Outcome::kExited) << report->Describe();
+  EXPECT_EQ(report->code, 0);
+}
+
+TEST_F(ClientApiTest, LibraryTheWorkerLacksFailsTheJobAtTheLibraryStage) {
+  auto module = client_->Compile({ProgramPath("hello.cpp")}, {"-lrexec_no_such_library"});
+  ASSERT_TRUE(module.ok()) << module.status();
+  auto report = client_->RunProgram(*module, {}, {-1, -1, -1});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->outcome, JobReport::Outcome::kFailed);
+  EXPECT_EQ(report->failure_stage, "library");
+  EXPECT_EQ(report->Describe(), "library not found: -lrexec_no_such_library");
+  EXPECT_EQ(report->ShellExitCode(), 125);
+}
+
 }  // namespace
 }  // namespace rexec::testing
