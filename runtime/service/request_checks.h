@@ -2,6 +2,10 @@
 // findMissing, run or queued job, an upload (size, and that the bitcode matches its hash), and a
 // Job (entry, argument count, state size, limits clamped to the worker's maxima).
 //
+// A job's files are checked too: bounded counts and sizes, paths that stay below the working
+// directory (core/relative_path.h), no duplicates, no input below another that is a file, no
+// output within another.
+//
 // Both front doors (worker_service.h, queue_consumer.h via job_runner.h) call these, and so do
 // the fuzz targets in fuzz/, so what is fuzzed is exactly what the worker runs. Each check
 // throws a kj exception with a clear message for a request that breaks it (the RPC front door
@@ -15,6 +19,7 @@
 
 #include "rexec/content_hash.h"
 #include "rexec/worker.h"
+#include "runtime/exec/job_files.h"
 #include "runtime/exec/program_executor.h"
 #include "schema/rexec.capnp.h"
 
@@ -36,6 +41,7 @@ struct CheckedJob {
   std::vector<std::string> argv;  // a program's, argv[0] first
   std::string command_name;       // a command's
   std::string state;              // a command's
+  JobFileRequest files;           // a program's inputs and outputs
 };
 
 // `output_in_result`: the job has no JobIo, so its output comes back inside the result and is
