@@ -93,11 +93,21 @@ absl::StatusOr<std::unique_ptr<FileStore::Upload>> FileStore::StartUpload(const 
   uint64_t number;
   {
     std::lock_guard lock(mutex_);
+    if (uploads_in_progress_ >= options_.max_uploads) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "this worker takes ", options_.max_uploads, " file uploads at once; try again later"));
+    }
+    ++uploads_in_progress_;
     number = ++upload_counter_;
   }
   std::filesystem::path path = uploads_ / absl::StrCat(hash.hex(), ".", number);
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
-  if (fd < 0) return Errno("cannot create", path);
+  if (fd < 0) {
+    absl::Status failed = Errno("cannot create", path);
+    std::lock_guard lock(mutex_);
+    --uploads_in_progress_;
+    return failed;
+  }
   return std::unique_ptr<Upload>(new Upload(*this, hash, size, fd, std::move(path)));
 }
 
@@ -108,6 +118,8 @@ FileStore::Upload::Upload(FileStore& store, const ContentHash& hash, uint64_t si
 FileStore::Upload::~Upload() {
   if (fd_ >= 0) close(fd_);
   if (!path_.empty()) unlink(path_.c_str());
+  std::lock_guard lock(store_.mutex_);
+  --store_.uploads_in_progress_;
 }
 
 absl::Status FileStore::Upload::Write(std::string_view bytes) {

@@ -32,6 +32,7 @@ struct FileStoreOptions {
   std::optional<std::filesystem::path> directory;  // none: a private temporary directory
   uint64_t max_bytes = 4ull << 30;                 // 0: unbounded
   uint64_t max_file_bytes = 1ull << 30;            // a larger upload is refused
+  size_t max_uploads = 64;                         // uploads in progress at once
 };
 
 struct FileStoreStats {
@@ -71,7 +72,8 @@ class FileStore {
     std::filesystem::path path_;
     ContentStreamHasher hasher_;
   };
-  // InvalidArgument for a file larger than the store accepts.
+  // InvalidArgument for a file larger than the store accepts; ResourceExhausted while
+  // `max_uploads` others are in progress (each may hold up to `max_file_bytes` of disk).
   absl::StatusOr<std::unique_ptr<Upload>> StartUpload(const ContentHash& hash, uint64_t size);
 
   // Makes `name` in the directory `directory_fd` the stored file: a hard link to it (read-only,
@@ -106,6 +108,7 @@ class FileStore {
   absl::flat_hash_map<ContentHash, Entry> entries_;
   uint64_t use_clock_ = 0;
   uint64_t upload_counter_ = 0;
+  size_t uploads_in_progress_ = 0;
   FileStoreStats stats_;
 };
 
