@@ -39,6 +39,7 @@ TEST(CliHelpTest, SendHelpDescribesEveryOption) {
   for (const char* option :
        {"--worker", "--token-file", "--tls-ca", "--tls-cert", "--tls-key", "--timeout", "--memory",
         "--max-output", "--no-cache", "--verbose", "--help", "--version", "[-- ARG...]",
+        "--input", "--output", "--max-output-files",
         "Arguments after -- "}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }

@@ -325,6 +325,19 @@ INSTANTIATE_TEST_SUITE_P(Sandbox, SendFilesTest, ::testing::Bool(),
                            return info.param ? "On" : "Off";
                          });
 
+TEST(SendFilesEmbeddedTest, TheEmbeddedWorkerTakesFilesToo) {
+  TempDir temp;
+  fs::copy(ProgramPath("files/sim/sim.cpp"), temp.path() / "sim.cpp");
+  fs::copy(ProgramPath("files/sim/data"), temp.path() / "data", fs::copy_options::recursive);
+  ProcessOptions options;
+  options.working_dir = temp.path();
+  ProcessResult result =
+      RunSend({"sim.cpp", "--input", "data", "--output", "out", "--", "data"}, options);
+  EXPECT_EQ(result.exit_code, 0) << result;
+  EXPECT_EQ(result.stdout_text, "files 3 numbers 9 total 138\n") << result;
+  EXPECT_THAT(ReadFile(temp.path() / "out/result.csv"), HasSubstr("more/c.txt,1,100\n"));
+}
+
 TEST(SendFilesQueueTest, QueueModeRefusesFilesWithAClearMessage) {
   TempDir temp;
   temp.Write("hello.cpp", "int main() {}");
