@@ -54,7 +54,8 @@ TEST(CliHelpTest, WorkerHelpDescribesEveryOption) {
                              "--cache-max-bytes", "--memory-cache", "--max-module", "--timeout",
                              "--max-timeout", "--memory", "--max-output", "--max-connections",
                              "--login-timeout", "--idle-timeout", "--max-jobs",
-                             "--max-jobs-per-connection", "--verbose", "--help", "--version"}) {
+                             "--max-jobs-per-connection", "--max-input", "--max-output-files",
+                             "--file-store-max", "--verbose", "--help", "--version"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;
