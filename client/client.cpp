@@ -159,7 +159,6 @@ class Client::Impl {
     absl::StatusOr<RedisUrl> parsed = ParseRedisUrl(url);
     if (!parsed.ok()) return parsed.status();
     description_.address = parsed->Redacted();
-    through_queue_ = true;
     return Call([this, url]() -> kj::Promise<absl::Status> {
       QueueClientOptions queue{url, options_.queue_name, options_.queue_wait_ms};
       return ConnectQueueWorker(loop_.io(), std::move(queue))
@@ -210,10 +209,6 @@ class Client::Impl {
     std::vector<InputTreeFile> inputs;
     std::vector<std::string> outputs;
     if (!files.empty()) {
-      if (through_queue_) {
-        return absl::FailedPreconditionError(
-            "input and output files do not travel through a queue yet: use a direct worker");
-      }
       absl::StatusOr<std::vector<InputTreeFile>> tree = BuildInputTree(files.inputs);
       if (!tree.ok()) return tree.status();
       inputs = *std::move(tree);
@@ -668,7 +663,6 @@ class Client::Impl {
   std::mutex retained_mutex_;
   absl::flat_hash_map<ContentHash, std::shared_ptr<const Module>> retained_;
   std::optional<wire::Worker::Client> worker_;
-  bool through_queue_ = false;
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

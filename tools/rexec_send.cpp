@@ -56,7 +56,7 @@ options:
   --max-output BYTES   kill the program once it has written this much
   --no-cache           compile even if the bitcode cache has this module
 
-files (programs; a direct or embedded worker, not --queue):
+files (programs):
   --input PATH[:DEST]  a file or directory the program finds in its working directory, at PATH
                        (at DEST if given; relative, no '..'). Inside a directory, links are
                        followed only to files within it. Only files the worker lacks are
@@ -305,11 +305,6 @@ int main(int argc, char** argv) {
   const bool use_queue = !options.queue.empty() && options.worker.empty();
   const bool uses_tls = !options.tls.ca_file.empty() || !options.tls.certificate_file.empty() ||
                         !options.tls.key_file.empty();
-  if (use_queue && !options.files.empty()) {
-    return Fail(kExitRexecFailure,
-                "--input and --output do not work through a queue yet: use --worker or the "
-                "embedded worker");
-  }
   if (uses_tls && (use_queue || options.worker.empty())) {
     return Fail(kExitRexecFailure,
                 "--tls-ca, --tls-cert and --tls-key apply to a --worker connection only");

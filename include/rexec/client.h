@@ -231,8 +231,8 @@ class Client {
   // Runs the module's main() with argv = {name, args...}. Output streams to `streams` while it
   // runs; stdin is read from streams.stdin_fd on demand. Uploads the module if needed, and the
   // input `files` the worker lacks; a bad input (a path leaving the working directory, a link
-  // pointing outside what was given) is InvalidArgument before anything is sent. Not through a
-  // queue (ConnectQueue) yet: files there are FailedPrecondition.
+  // pointing outside what was given) is InvalidArgument before anything is sent. Through a
+  // queue (ConnectQueue), inputs travel through Redis by content hash (at most 512M each).
   absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
                                        ProgramStreams streams = {}, JobLimitsRequest limits = {},
                                        const std::string& name = "program",

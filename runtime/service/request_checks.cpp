@@ -13,7 +13,6 @@ namespace rexec {
 namespace {
 
 constexpr size_t kMaxArgs = 4096;
-constexpr size_t kMaxInputs = 100'000;
 constexpr size_t kMaxOutputs = 32;
 
 std::string_view AsStringView(capnp::Data::Reader data) {
@@ -45,7 +44,8 @@ std::vector<std::string_view> Ancestors(std::string_view path) {
 JobFileRequest CheckFiles(wire::Job::Reader job, const WorkerOptions& options) {
   JobFileRequest files;
   auto inputs = job.getInputs();
-  KJ_REQUIRE(inputs.size() <= kMaxInputs, "too many input files", inputs.size(), kMaxInputs);
+  KJ_REQUIRE(inputs.size() <= kMaxJobInputs, "too many input files", inputs.size(),
+             kMaxJobInputs);
   uint64_t total = 0;
   absl::flat_hash_set<std::string_view> paths;
   for (auto input : inputs) {

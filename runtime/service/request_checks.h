@@ -25,6 +25,9 @@
 
 namespace rexec {
 
+// The most input files one job may have.
+inline constexpr size_t kMaxJobInputs = 100'000;
+
 // The 32 bytes of a module hash.
 ContentHash RequireModuleHash(capnp::Data::Reader hash);
 

@@ -338,18 +338,5 @@ TEST(SendFilesEmbeddedTest, TheEmbeddedWorkerTakesFilesToo) {
   EXPECT_THAT(ReadFile(temp.path() / "out/result.csv"), HasSubstr("more/c.txt,1,100\n"));
 }
 
-TEST(SendFilesQueueTest, QueueModeRefusesFilesWithAClearMessage) {
-  TempDir temp;
-  temp.Write("hello.cpp", "int main() {}");
-  temp.Write("data.txt", "data");
-  ProcessOptions options;
-  options.working_dir = temp.path();
-  ProcessResult refused = RunSend(
-      {"--queue", "redis://127.0.0.1:1", "hello.cpp", "--input", "data.txt"}, options);
-  EXPECT_EQ(refused.exit_code, 125) << refused;
-  EXPECT_THAT(refused.stderr_text, HasSubstr("--input and --output do not work through a queue"))
-      << refused;
-}
-
 }  // namespace
 }  // namespace rexec::testing
