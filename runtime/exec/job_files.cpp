@@ -59,10 +59,21 @@ absl::Status WriteOutputList(int staging, const JobFileRequest& request) {
   return absl::OkStatus();
 }
 
+// Regular files and directories only: anything else (a FIFO, a device an unsandboxed job made)
+// is never opened for reading.
+bool IsFileOrDirectory(const struct stat& info) {
+  return S_ISREG(info.st_mode) || S_ISDIR(info.st_mode);
+}
+
+// `path` beneath `root`, following no link at all; -1 for anything but a file or directory.
 int OpenBeneath(int root, const std::string& path) {
   open_how how{};
-  how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  kj::AutoCloseFd located(static_cast<int>(syscall(SYS_openat2, root, path.c_str(), &how, sizeof how)));
+  struct stat info;
+  if (located.get() < 0 || fstat(located.get(), &info) != 0 || !IsFileOrDirectory(info)) return -1;
+  how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
   return static_cast<int>(syscall(SYS_openat2, root, path.c_str(), &how, sizeof how));
 }
 
@@ -130,6 +141,10 @@ class OutputReader {
     closedir(listing);
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
+      struct stat info;
+      if (fstatat(fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0 || !IsFileOrDirectory(info)) {
+        continue;  // a link, something special, or gone
+      }
       kj::AutoCloseFd child(openat(fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
       if (child.get() < 0) continue;  // a link, or gone
       if (!Read(child.get(), absl::StrCat(path, "/", name))) return false;

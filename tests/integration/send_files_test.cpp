@@ -165,6 +165,7 @@ TEST_P(SendFilesTest, DirectoryInResultFileBackLikeNatively) {
 
 TEST_P(SendFilesTest, OutputDirectoryComesBackWholeAndTheExitCodeIsTheProgramsOwn) {
   temp_.Write("make.cpp", R"(
+    #include <sys/stat.h>
     #include <filesystem>
     #include <fstream>
     int main() {
@@ -172,6 +173,7 @@ TEST_P(SendFilesTest, OutputDirectoryComesBackWholeAndTheExitCodeIsTheProgramsOw
       std::ofstream("out/a.txt") << "alpha\n";
       std::ofstream("out/sub/deeper/b.bin") << std::string(100000, 'b');
       std::filesystem::create_symlink("/etc/passwd", "out/link");
+      mkfifo("out/pipe", 0644);  // never opened for reading: nothing would ever write it
       return 7;
     })");
   ProcessResult remote = Send(temp_.path(), {"make.cpp", "--output", "out"});
@@ -181,6 +183,7 @@ TEST_P(SendFilesTest, OutputDirectoryComesBackWholeAndTheExitCodeIsTheProgramsOw
   EXPECT_EQ(ReadFile(temp_.path() / "out/sub/deeper/b.bin"), std::string(100000, 'b'));
   // A link the job made is not followed, nor brought back.
   EXPECT_FALSE(fs::exists(fs::symlink_status(temp_.path() / "out/link")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(temp_.path() / "out/pipe")));
 }
 
 TEST_P(SendFilesTest, MissingOutputIsNamedAndTheExitCodeIsTheProgramsOwn) {
