@@ -55,6 +55,7 @@ options:
   --memory BYTES       limit the memory the program maps, shared memory included (K, M, G)
   --max-output BYTES   kill the program once it has written this much
   --no-cache           compile even if the bitcode cache has this module
+  -v, --verbose        print each stage and its time to stderr
 
 files (programs):
   --input PATH[:DEST]  a file or directory the program finds in its working directory, at PATH
@@ -64,7 +65,6 @@ files (programs):
   --output PATH        after the program ends, fetch this file or directory from its working
                        directory to PATH here. Repeatable.
   --max-output-files BYTES  fetch at most this much in all (default: the worker's, 64M)
-  -v, --verbose        print each stage and its time to stderr
 
 command classes:
   --list               print the commands (and their fields) the sources define, run nothing
