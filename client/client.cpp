@@ -1,7 +1,10 @@
 #include "rexec/client.h"
 
 #include <capnp/rpc-twoparty.h>
+#include <kj/io.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "client/input_tree.h"
 #include "client/queue_worker.h"
 #include "client/stream_job_io.h"
 #include "compiler/bitcode_cache.h"
@@ -29,6 +33,11 @@ namespace {
 // A worker's answers are bounded like a client's requests: a hostile or broken worker must not
 // make the client allocate without limit.
 constexpr uint64_t kMaxResponseWords = (256ull << 20) / 8;
+
+// Input files travel in chunks of this size: neither side holds a large file whole.
+constexpr size_t kFileChunkBytes = 1 << 20;
+// The most hashes one findMissingFiles carries (the worker's bound).
+constexpr size_t kMaxHashesPerQuery = 4096;
 
 uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -222,9 +231,22 @@ class Client::Impl {
 
   absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
                                        ProgramStreams streams, JobLimitsRequest limits,
-                                       const std::string& name) {
+                                       const std::string& name, const JobFiles& files) {
     if (!module.has_main) {
       return absl::InvalidArgumentError("the module has no main() to run as a program");
+    }
+    std::vector<InputTreeFile> inputs;
+    std::vector<std::string> outputs;
+    if (!files.empty()) {
+      absl::StatusOr<std::vector<InputTreeFile>> tree = BuildInputTree(files.inputs);
+      if (!tree.ok()) return tree.status();
+      inputs = *std::move(tree);
+      absl::StatusOr<std::vector<std::string>> checked = CheckOutputPaths(files.outputs);
+      if (!checked.ok()) return checked.status();
+      outputs = *std::move(checked);
+      absl::Status uploaded = Call([this, &inputs] { return UploadMissingFiles(inputs); },
+                                   LostConnectionMessage());
+      if (!uploaded.ok()) return uploaded;
     }
     JobFiller fill = [&](wire::Job::Builder job) {
       FillCommon(module, limits, job);
@@ -232,8 +254,25 @@ class Client::Impl {
       program.setName(name);
       auto list = program.initArgs(args.size());
       for (size_t i = 0; i < args.size(); ++i) list.set(i, args[i]);
+      if (files.empty()) return;
+      auto wire_inputs = job.initInputs(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        wire_inputs[i].setPath(inputs[i].path);
+        wire_inputs[i].setHash(AsData(inputs[i].hash.bytes()));
+        wire_inputs[i].setSize(inputs[i].size);
+      }
+      auto wire_outputs = job.initOutputs(outputs.size());
+      for (size_t i = 0; i < outputs.size(); ++i) wire_outputs.set(i, outputs[i]);
+      job.setMaxOutputFileBytes(files.max_output_bytes);
     };
-    return RunAndWait(Borrowed(module), std::move(fill), streams);
+    absl::StatusOr<JobReport> report = RunAndWait(Borrowed(module), std::move(fill), streams);
+    if (report.ok() && !files.output_directory.empty()) {
+      for (std::string& problem :
+           WriteOutputFiles(report->output_files, outputs, files.output_directory)) {
+        report->output_problems.push_back(std::move(problem));
+      }
+    }
+    return report;
   }
 
   absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
@@ -303,6 +342,10 @@ class Client::Impl {
                 out.queue_expired = stats.getQueueExpired();
                 out.queue_reclaimed = stats.getQueueReclaimed();
                 out.queue_dead_lettered = stats.getQueueDeadLettered();
+                out.file_missing_checks = stats.getFileMissingChecks();
+                out.file_upload_bytes = stats.getFileUploadBytes();
+                out.files = stats.getFiles();
+                out.file_bytes = stats.getFileBytes();
                 return absl::OkStatus();
               });
         },
@@ -445,6 +488,85 @@ class Client::Impl {
     return report;
   }
 
+  // One findMissingFiles for the whole tree (per 4096 distinct files), then an upload of each
+  // file the worker lacks, one after another.
+  kj::Promise<absl::Status> UploadMissingFiles(const std::vector<InputTreeFile>& files) {
+    auto unique = std::make_shared<std::vector<const InputTreeFile*>>();
+    absl::flat_hash_map<ContentHash, const InputTreeFile*> by_hash;
+    for (const InputTreeFile& file : files) {
+      if (by_hash.emplace(file.hash, &file).second) unique->push_back(&file);
+    }
+    return AskMissing(unique, 0, std::make_shared<std::vector<const InputTreeFile*>>())
+        .then([this](std::shared_ptr<std::vector<const InputTreeFile*>> missing) {
+          return UploadFiles(missing, 0);
+        })
+        .then([] { return absl::OkStatus(); });
+  }
+
+  kj::Promise<std::shared_ptr<std::vector<const InputTreeFile*>>> AskMissing(
+      std::shared_ptr<std::vector<const InputTreeFile*>> files, size_t from,
+      std::shared_ptr<std::vector<const InputTreeFile*>> missing) {
+    if (from >= files->size()) return missing;
+    const size_t count = std::min(kMaxHashesPerQuery, files->size() - from);
+    auto query = worker_->findMissingFilesRequest();
+    auto list = query.initFiles(count);
+    absl::flat_hash_map<ContentHash, const InputTreeFile*> asked;
+    for (size_t i = 0; i < count; ++i) {
+      const InputTreeFile* file = (*files)[from + i];
+      list.set(i, AsData(file->hash.bytes()));
+      asked.emplace(file->hash, file);
+    }
+    return query.send().then(
+        [this, files, from, count, missing, asked = std::move(asked)](
+            capnp::Response<wire::Worker::FindMissingFilesResults> response) mutable {
+          for (capnp::Data::Reader hash : response.getMissing()) {
+            std::optional<ContentHash> parsed = ContentHash::FromBytes(AsString(hash));
+            auto found = parsed ? asked.find(*parsed) : asked.end();
+            KJ_REQUIRE(found != asked.end(), "the worker named a file it was not asked about");
+            missing->push_back(found->second);
+          }
+          return AskMissing(files, from + count, missing);
+        });
+  }
+
+  kj::Promise<void> UploadFiles(std::shared_ptr<std::vector<const InputTreeFile*>> files,
+                                size_t next) {
+    if (next >= files->size()) return kj::READY_NOW;
+    return UploadFile(*(*files)[next]).then([this, files, next] {
+      return UploadFiles(files, next + 1);
+    });
+  }
+
+  // Streams one file in chunks; the worker checks its size and hash when it is done.
+  kj::Promise<void> UploadFile(const InputTreeFile& file) {
+    int fd = open(file.source.c_str(), O_RDONLY | O_CLOEXEC);
+    KJ_REQUIRE(fd >= 0, "cannot read input file", file.source.string(), strerror(errno));
+    auto request = worker_->uploadFileRequest();
+    request.setHash(AsData(file.hash.bytes()));
+    request.setSize(file.size);
+    wire::FileSink::Client sink = request.send().getSink();
+    return SendChunks(sink, kj::AutoCloseFd(fd), file.size).then([sink]() mutable {
+      return sink.doneRequest().send().ignoreResult();
+    });
+  }
+
+  kj::Promise<void> SendChunks(wire::FileSink::Client sink, kj::AutoCloseFd fd, uint64_t left) {
+    if (left == 0) return kj::READY_NOW;
+    auto request = sink.writeRequest();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(left, kFileChunkBytes));
+    auto data = request.initData(want);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t n = read(fd.get(), data.begin() + got, want - got);
+      if (n < 0 && errno == EINTR) continue;
+      KJ_REQUIRE(n > 0, "an input file shrank while it was sent");
+      got += n;
+    }
+    return request.send().then([this, sink, fd = kj::mv(fd), left, want]() mutable {
+      return SendChunks(kj::mv(sink), kj::mv(fd), left - want);
+    });
+  }
+
   // Resolves to true when the worker already had the module and its shipped libraries; else
   // uploads what it lacks, asked in one findMissing.
   kj::Promise<bool> UploadIfMissing(std::shared_ptr<const Module> module) {
@@ -577,6 +699,12 @@ class Client::Impl {
     report.state = AsString(result.getState());
     report.stdout_text = AsString(result.getStdout());
     report.stderr_text = AsString(result.getStderr());
+    for (auto file : result.getOutputs()) {
+      report.output_files.push_back({file.getPath(), AsString(file.getData())});
+    }
+    for (capnp::Text::Reader problem : result.getOutputProblems()) {
+      report.output_problems.emplace_back(problem);
+    }
     auto timings = result.getTimings();
     report.timings.compile_us = timings.getCompileUs();
     report.timings.compile_cached = timings.getCompileCached();
@@ -715,8 +843,8 @@ absl::Status Client::Upload(const Module& module, bool* skipped) {
 absl::StatusOr<JobReport> Client::RunProgram(const Module& module,
                                              const std::vector<std::string>& args,
                                              ProgramStreams streams, JobLimitsRequest limits,
-                                             const std::string& name) {
-  return impl_->RunProgram(module, args, streams, limits, name);
+                                             const std::string& name, const JobFiles& files) {
+  return impl_->RunProgram(module, args, streams, limits, name, files);
 }
 
 }  // namespace rexec

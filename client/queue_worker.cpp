@@ -22,6 +22,11 @@ namespace {
 
 constexpr uint32_t kStdinChunk = 1 << 20;
 constexpr char kModuleExpirySeconds[] = "604800";  // a week; workers refresh it on use
+constexpr char kFileExpirySeconds[] = "604800";    // a week from its upload
+constexpr char kUploadExpirySeconds[] = "3600";    // an upload given up leaves nothing for long
+// A Redis string holds at most 512 MB.
+constexpr uint64_t kMaxQueuedFileBytes = 512ull << 20;
+constexpr size_t kMaxFileChunkBytes = 4 << 20;
 constexpr char kAliveExpiryMs[] = "5000";
 constexpr kj::Duration kAlivePeriod = 1 * kj::SECONDS;
 constexpr char kReadBlockMs[] = "1000";
@@ -156,6 +161,38 @@ class QueueWorker final : public wire::Worker::Server {
         });
   }
 
+  kj::Promise<void> findMissingFiles(FindMissingFilesContext context) override {
+    auto files = context.getParams().getFiles();
+    KJ_REQUIRE(files.size() <= 4096, "too many hashes in one query");
+    return Redis().then([this, context, files](RedisConnection* redis) mutable {
+      kj::Vector<kj::Promise<RedisReply>> checks;
+      for (capnp::Data::Reader file : files) {
+        std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(file));
+        KJ_REQUIRE(hash.has_value(), "a file hash must be 32 bytes");
+        checks.add(redis->CallOrThrow({"EXISTS", keys_.file(*hash)}));
+      }
+      return kj::joinPromises(checks.releaseAsArray())
+          .then([context, files](kj::Array<RedisReply> present) mutable {
+            std::vector<capnp::Data::Reader> missing;
+            for (size_t i = 0; i < present.size(); ++i) {
+              if (present[i].value().integer() == 0) missing.push_back(files[i]);
+            }
+            auto list = context.getResults().initMissing(missing.size());
+            for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
+          });
+    });
+  }
+
+  kj::Promise<void> uploadFile(UploadFileContext context) override {
+    auto params = context.getParams();
+    std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(params.getHash()));
+    KJ_REQUIRE(hash.has_value(), "a file hash must be 32 bytes");
+    KJ_REQUIRE(params.getSize() <= kMaxQueuedFileBytes,
+               "an input file larger than 512M cannot travel through Redis: use a direct worker");
+    context.getResults().setSink(kj::heap<QueueFileSink>(*this, *hash, params.getSize()));
+    return kj::READY_NOW;
+  }
+
   kj::Promise<void> run(RunContext context) override {
     context.allowCancellation();
     auto params = context.getParams();
@@ -225,6 +262,54 @@ class QueueWorker final : public wire::Worker::Server {
   };
 
   kj::Promise<RedisConnection*> Redis() { return writes_.Get(); }
+
+  // An input file on its way into Redis: appended chunk by chunk to an upload key of this
+  // client's, renamed to the file's key once complete. Workers check its hash when they fetch it.
+  class QueueFileSink final : public wire::FileSink::Server {
+   public:
+    QueueFileSink(QueueWorker& queue, const ContentHash& hash, uint64_t size)
+        : queue_(queue),
+          size_(size),
+          upload_key_(queue.keys_.file_upload(hash, queue.client_id_)),
+          file_key_(queue.keys_.file(hash)) {}
+
+    kj::Promise<void> write(WriteContext context) override {
+      capnp::Data::Reader data = context.getParams().getData();
+      KJ_REQUIRE(data.size() <= kMaxFileChunkBytes, "a file chunk larger than 4M");
+      KJ_REQUIRE(data.size() <= size_ - written_, "the file is larger than announced");
+      const bool first = written_ == 0;
+      written_ += data.size();
+      return queue_.Redis().then([this, context, first](RedisConnection* redis) mutable {
+        auto appended =
+            redis->CallOrThrow({"APPEND", upload_key_, AsStringView(context.getParams().getData())});
+        if (!first) return appended.ignoreResult();
+        return appended.then([this, redis](RedisReply) {
+          return redis->CallOrThrow({"EXPIRE", upload_key_, kUploadExpirySeconds}).ignoreResult();
+        });
+      });
+    }
+
+    kj::Promise<void> done(DoneContext) override {
+      KJ_REQUIRE(written_ == size_, "the file ended before its announced size");
+      return queue_.Redis().then([this](RedisConnection* redis) {
+        kj::Promise<RedisReply> stored =
+            size_ == 0 ? redis->CallOrThrow({"SET", file_key_, "", "EX", kFileExpirySeconds})
+                       : redis->CallOrThrow({"RENAME", upload_key_, file_key_}).then(
+                             [this, redis](RedisReply) {
+                               return redis->CallOrThrow(
+                                   {"EXPIRE", file_key_, kFileExpirySeconds});
+                             });
+        return stored.ignoreResult();
+      });
+    }
+
+   private:
+    QueueWorker& queue_;
+    const uint64_t size_;
+    uint64_t written_ = 0;
+    const std::string upload_key_;
+    const std::string file_key_;
+  };
 
   kj::Promise<bool> HasModule(const ContentHash& hash) {
     std::string key(hash.bytes());

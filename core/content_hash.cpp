@@ -63,4 +63,17 @@ ContentHasher& ContentHasher::Add(std::string_view part) {
 
 ContentHash ContentHasher::Finish() const { return Finalize(state_->hasher); }
 
+struct ContentStreamHasher::State {
+  llvm::BLAKE3 hasher;
+};
+
+ContentStreamHasher::ContentStreamHasher() : state_(std::make_unique<State>()) {}
+ContentStreamHasher::~ContentStreamHasher() = default;
+
+void ContentStreamHasher::Update(std::string_view bytes) {
+  state_->hasher.update(llvm::StringRef(bytes.data(), bytes.size()));
+}
+
+ContentHash ContentStreamHasher::Finish() const { return FromResult(state_->hasher.final()); }
+
 }  // namespace rexec

@@ -50,6 +50,14 @@ QueueKeys::QueueKeys(const std::string& queue_name)
 std::string QueueKeys::module(const ContentHash& hash) const {
   return absl::StrCat(prefix_, "module:", hash.hex());
 }
+
+std::string QueueKeys::file(const ContentHash& hash) const {
+  return absl::StrCat(prefix_, "file:", hash.hex());
+}
+
+std::string QueueKeys::file_upload(const ContentHash& hash, const std::string& client) const {
+  return absl::StrCat(prefix_, "upload:", hash.hex(), ":", client);
+}
 std::string QueueKeys::reply(const std::string& client) const {
   return absl::StrCat(prefix_, "reply:", client);
 }

@@ -4,6 +4,8 @@
 //   rexec:NAME:jobs              stream of QueuedJob entries, consumed by the group "workers"
 //   rexec:NAME:dead              dead-letter stream: jobs that kept killing their workers
 //   rexec:NAME:module:HEX        a module's bitcode, stored once under its content hash
+//   rexec:NAME:file:HEX          an input file, stored once under its content hash
+//   rexec:NAME:upload:HEX:CLIENT an input file on its way in, renamed to file:HEX when complete
 //   rexec:NAME:reply:CLIENT      stream of QueueReply entries for one client
 //   rexec:NAME:client:CLIENT     exists while that client lives (refreshed, expires)
 //   rexec:NAME:info              what the workers run (WorkerInfo), for clients to compile for
@@ -43,6 +45,8 @@ class QueueKeys {
   const std::string& info() const { return info_; }
   const std::string& stats() const { return stats_; }
   std::string module(const ContentHash& hash) const;
+  std::string file(const ContentHash& hash) const;
+  std::string file_upload(const ContentHash& hash, const std::string& client) const;
   std::string reply(const std::string& client) const;
   std::string client_alive(const std::string& client) const;
   std::string worker(const std::string& consumer) const;

@@ -34,6 +34,20 @@ interface Worker {
 
   ping @5 () -> ();
   # Does nothing: a liveness check, and the floor any job's round trip is measured against.
+
+  # Input files (Job.inputs), content-addressed like modules: one batched question for a whole
+  # tree, then an upload of each missing file in bounded chunks.
+  findMissingFiles @6 (files :List(Data)) -> (missing :List(Data));
+  # Of the given file hashes (BLAKE3-256 of the contents), the ones this worker does not hold.
+
+  uploadFile @7 (hash :Data, size :UInt64) -> (sink :FileSink);
+  # Starts an upload of one file of `size` bytes. Its chunks go to `sink`; `done` checks the
+  # size and the hash and stores the file. A sink dropped before `done` stores nothing.
+}
+
+interface FileSink {
+  write @0 (data :Data) -> stream;
+  done @1 () -> ();
 }
 
 interface JobIo {
@@ -78,6 +92,13 @@ struct Job {
   # Linked with the module, in this order, besides the C and C++ runtime libraries every job
   # has. The worker answers `missingModule` while it lacks a shipped one. Its linked code is
   # keyed by the module and these together.
+
+  # Files (programs only). Each input is placed at its path in the job's working directory
+  # before main() runs; after the job, each output path (a file or a directory) is copied back
+  # into the result, at most maxOutputFileBytes in all (0: the worker's default).
+  inputs @5 :List(InputFile);
+  outputs @6 :List(Text);
+  maxOutputFileBytes @7 :UInt64;
 }
 
 struct Library {
@@ -88,6 +109,17 @@ struct Library {
     object @2 :Data;   # the hash of a relocatable object (.o), uploaded like a module
     system @3 :Void;   # the worker's own libNAME.so, from its system library directories
   }
+}
+
+struct InputFile {
+  path @0 :Text;        # relative, '/'-separated; no '..', no empty or '.' components
+  hash @1 :Data;        # uploaded before (findMissingFiles, uploadFile)
+  size @2 :UInt64;
+}
+
+struct OutputFile {
+  path @0 :Text;        # relative to the job's working directory
+  data @1 :Data;
 }
 
 struct Program {
@@ -116,6 +148,9 @@ struct JobResult {
   stdout @8 :Data;       # output, when the job ran without JobIo
   stderr @9 :Data;
   timings @10 :StageTimings;
+
+  outputs @11 :List(OutputFile);   # Job.outputs as found after the job; directories expanded
+  outputProblems @12 :List(Text);  # one line per output that could not be returned
 }
 
 struct Failure {
@@ -167,4 +202,8 @@ struct WorkerStats {
   queueExpired @18 :UInt64;      # not started: past their deadline, or their client was gone
   queueReclaimed @19 :UInt64;    # taken over from a worker that stopped answering
   queueDeadLettered @20 :UInt64; # given up after too many deliveries
+  fileMissingChecks @21 :UInt64; # findMissingFiles calls answered
+  fileUploadBytes @22 :UInt64;   # input file bytes received (stored or not)
+  files @23 :UInt64;             # input files held
+  fileBytes @24 :UInt64;
 }

@@ -36,6 +36,8 @@ rexec/command.h) run a command instead: its state goes in, T::main() runs, the s
   rexec-send main.cpp libgeom.a -L./lib -lhelpers -lz   with libraries (see below)
   rexec-send cmds.cpp --list                 the commands in cmds.cpp and their fields
   rexec-send cmds.cpp --command Sum --set 'xs=[1,2.5]' --print-state
+  rexec-send main.cpp --input small.cnf -- -verbosity=0 small.cnf
+  rexec-send sim.cpp --input data/ --output out/result.csv
 
 options:
   --worker HOST:PORT   the worker to use (default: $REXEC_WORKER; if unset, an embedded worker)
@@ -56,6 +58,15 @@ options:
   --max-output BYTES   kill the program once it has written this much
   --no-cache           compile even if the bitcode cache has this module
   -v, --verbose        print each stage and its time to stderr
+
+files (programs):
+  --input PATH[:DEST]  a file or directory the program finds in its working directory, at PATH
+                       (at DEST if given; relative, no '..'). Inside a directory, links are
+                       followed only to files within it. Only files the worker lacks are
+                       uploaded (by content hash). Repeatable.
+  --output PATH        after the program ends, fetch this file or directory from its working
+                       directory to PATH here. Repeatable.
+  --max-output-files BYTES  fetch at most this much in all (default: the worker's, 64M)
 
 command classes:
   --list               print the commands (and their fields) the sources define, run nothing
@@ -97,6 +108,7 @@ struct SendOptions {
   std::vector<std::string> clang_flags;
   std::vector<std::string> program_args;
   rexec::JobLimitsRequest limits;
+  rexec::JobFiles files;
   bool verbose = false;
   bool use_cache = true;
   bool list = false;
@@ -169,6 +181,24 @@ int ParseArguments(int argc, char** argv, SendOptions& options) {
         auto token = rexec::ReadTokenFile(value);
         if (!token.ok()) return Fail(kExitRexecFailure, std::string(token.status().message()));
         options.token = *token;
+      }
+    } else if (flag("--input")) {
+      // SRC:DEST splits at the last ':' (a source path may hold one; a destination may not).
+      const size_t colon = value.rfind(':');
+      options.files.inputs.push_back(
+          colon == std::string::npos
+              ? rexec::FileInput{value, ""}
+              : rexec::FileInput{value.substr(0, colon), value.substr(colon + 1)});
+      if (colon != std::string::npos && options.files.inputs.back().destination.empty()) {
+        return Fail(kExitRexecFailure, absl::StrCat("--input ", value, ": DEST after ':' is empty"));
+      }
+    } else if (flag("--output")) {
+      options.files.outputs.push_back(value);
+    } else if (flag("--max-output-files")) {
+      if (error.empty()) {
+        auto bytes = rexec::ParseByteSize(value);
+        if (!bytes.ok()) return Fail(kExitRexecFailure, std::string(bytes.status().message()));
+        options.files.max_output_bytes = *bytes;
       }
     } else if (flag("--tls-ca")) {
       options.tls.ca_file = value;
@@ -318,6 +348,10 @@ int main(int argc, char** argv) {
   }
   // A plain program runs as one unless a command was asked for; without main(), a command.
   if (options.wants_command() || !module->has_main) {
+    if (!options.files.empty()) {
+      return Fail(kExitRexecFailure,
+                  "--input and --output are for programs: a command's data travels in its state");
+    }
     if (module->commands.empty()) {
       return Fail(kExitRexecFailure, "the sources define no main() and no REXEC_COMMAND to run");
     }
@@ -328,9 +362,13 @@ int main(int argc, char** argv) {
   // A queued job carries its whole stdin, read before it is sent: from a terminal that would
   // wait for input the program may never want, so a terminal gives none.
   const int stdin_fd = use_queue && isatty(STDIN_FILENO) ? -1 : STDIN_FILENO;
+  options.files.output_directory = ".";
   absl::StatusOr<rexec::JobReport> report = (*client)->RunProgram(
       *module, options.program_args, {stdin_fd, STDOUT_FILENO, STDERR_FILENO}, options.limits,
-      name);
+      name, options.files);
   if (!report.ok()) return ReportFailure(report.status());
+  for (const std::string& problem : report->output_problems) {
+    std::cerr << "rexec: " << problem << "\n";
+  }
   return Finish(options, *report, compile_us, compile_report.cache_hit);
 }

@@ -123,6 +123,10 @@ int main(int argc, char** argv) {
             << "queue_garbage: " << s.queue_garbage << "\n"
             << "queue_expired: " << s.queue_expired << "\n"
             << "queue_reclaimed: " << s.queue_reclaimed << "\n"
-            << "queue_dead_lettered: " << s.queue_dead_lettered << "\n";
+            << "queue_dead_lettered: " << s.queue_dead_lettered << "\n"
+            << "file_missing_checks: " << s.file_missing_checks << "\n"
+            << "file_upload_bytes: " << s.file_upload_bytes << "\n"
+            << "files: " << s.files << "\n"
+            << "file_bytes: " << s.file_bytes << "\n";
   return 0;
 }

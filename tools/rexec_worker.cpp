@@ -53,6 +53,12 @@ options:
                           or for none, gets this (default: no limit)
   --max-output BYTES      most output one job may write: a job asking for more, or for none,
                           gets this (default 1G)
+  --max-input BYTES       most input files one job may bring, in all (default 1G)
+  --max-output-files BYTES
+                          most output files one job may fetch back, in all (default 64M)
+  --file-store-max BYTES  disk for uploaded input files, kept by content hash in DIR/files
+                          (a temporary directory with --no-disk-cache) and emptied at start;
+                          least recently used first (default 4G; 0: unbounded)
 
 clients (what one client can hold of the worker):
   --max-connections N     connections at once (default 256, fewer if the file descriptor limit
@@ -209,7 +215,8 @@ int main(int argc, char** argv) {
       }
       options.max_linked_modules = count;
     } else if (flag("--memory-cache") || flag("--max-module") || flag("--memory") ||
-               flag("--max-output") || flag("--cache-max-bytes") || flag("--job-disk")) {
+               flag("--max-output") || flag("--cache-max-bytes") || flag("--job-disk") ||
+               flag("--max-input") || flag("--max-output-files") || flag("--file-store-max")) {
       if (!error.empty()) return UsageError(error);
       auto bytes = rexec::ParseByteSize(value);
       if (!bytes.ok()) return UsageError(std::string(bytes.status().message()));
@@ -220,6 +227,9 @@ int main(int argc, char** argv) {
       if (name == "--max-module") options.max_module_bytes = *bytes;
       if (name == "--memory") options.max_memory_bytes = *bytes;
       if (name == "--max-output") options.max_output_bytes = *bytes;
+      if (name == "--max-input") options.max_input_bytes = *bytes;
+      if (name == "--max-output-files") options.max_output_file_bytes = *bytes;
+      if (name == "--file-store-max") options.max_file_store_bytes = *bytes;
     } else if (flag("--timeout") || flag("--max-timeout")) {
       if (!error.empty()) return UsageError(error);
       auto ms = rexec::ParseSecondsAsMilliseconds(value);

@@ -73,6 +73,38 @@ struct JobLimitsRequest {
   uint64_t output_bytes = 0;
 };
 
+// Files a program takes along and brings back (rexec-send --input, --output). Inputs are
+// content-addressed: one question for the whole tree tells which files the worker lacks, only
+// those are uploaded (in bounded chunks), and the same tree sent again uploads nothing.
+//
+//   rexec::JobFiles files;
+//   files.inputs = {{"data/"}, {"cfg.json", "conf/cfg.json"}};
+//   files.outputs = {"out/result.csv"};
+//   files.output_directory = ".";             // write them here; the report holds them too
+//   auto report = client->RunProgram(module, {}, {}, {}, "sim", files);
+struct FileInput {
+  std::string source;       // a local file or directory (a link given here is followed)
+  // Where it goes in the job's working directory (relative, no ".."). Empty: `source` itself
+  // when relative, its last component when absolute. Inside a directory, links are followed
+  // only to files within it; a link pointing elsewhere is refused.
+  std::string destination;
+};
+
+struct JobFiles {
+  std::vector<FileInput> inputs;
+  // Files or directories in the job's working directory, fetched back after it ends.
+  std::vector<std::string> outputs;
+  uint64_t max_output_bytes = 0;  // all outputs together; 0: the worker's default (64M)
+  std::string output_directory;   // where to write them locally; empty: the report only
+
+  bool empty() const { return inputs.empty() && outputs.empty(); }
+};
+
+struct OutputFile {
+  std::string path;  // relative to the job's working directory
+  std::string data;
+};
+
 struct StageTimings {
   uint64_t upload_us = 0;  // 0 and upload_skipped when the worker already had the module
   bool upload_skipped = false;
@@ -106,6 +138,10 @@ struct JobReport {
   std::string stdout_text;  // when output was not streamed
   std::string stderr_text;
   StageTimings timings;
+  // JobFiles::outputs as found after the job (directories expanded to their files), and one
+  // line for each that could not be returned (missing, over the bound, not writable here).
+  std::vector<OutputFile> output_files;
+  std::vector<std::string> output_problems;
 
   // The exit code a shell user expects: the program's own, 128+N for signal N, 124 for a
   // timeout, 125 when rexec could not run the program.
@@ -138,6 +174,11 @@ struct WorkerStatistics {
   uint64_t queue_expired = 0;        // not started: past their deadline, or client gone
   uint64_t queue_reclaimed = 0;      // taken over from a worker that stopped answering
   uint64_t queue_dead_lettered = 0;  // given up after too many deliveries
+  // Jobs' input files.
+  uint64_t file_missing_checks = 0;  // "which of these files do you lack" questions answered
+  uint64_t file_upload_bytes = 0;    // input bytes received
+  uint64_t files = 0;                // input files held
+  uint64_t file_bytes = 0;
 };
 
 // A command job's outcome: the object after main(), main()'s result and what it printed. When
@@ -199,10 +240,14 @@ class Client {
   absl::Status Upload(const Module& module, bool* skipped = nullptr);
 
   // Runs the module's main() with argv = {name, args...}. Output streams to `streams` while it
-  // runs; stdin is read from streams.stdin_fd on demand. Uploads the module if needed.
+  // runs; stdin is read from streams.stdin_fd on demand. Uploads the module if needed, and the
+  // input `files` the worker lacks; a bad input (a path leaving the working directory, a link
+  // pointing outside what was given) is InvalidArgument before anything is sent. Through a
+  // queue (ConnectQueue), inputs travel through Redis by content hash (at most 512M each).
   absl::StatusOr<JobReport> RunProgram(const Module& module, const std::vector<std::string>& args,
                                        ProgramStreams streams = {}, JobLimitsRequest limits = {},
-                                       const std::string& name = "program");
+                                       const std::string& name = "program",
+                                       const JobFiles& files = {});
 
   // Runs REXEC_COMMAND(name) with an encoded state (rexec::encode_state); the new state is in
   // the report's `state`, the output in stdout_text/stderr_text. Run<T> below is the typed form.

@@ -59,4 +59,21 @@ class ContentHasher {
   std::unique_ptr<State> state_;
 };
 
+// The hash of a byte stream fed in pieces: the same ContentHash as ContentHash::Of of all the
+// pieces at once (files too large to hold in memory are hashed this way on both sides).
+class ContentStreamHasher {
+ public:
+  ContentStreamHasher();
+  ~ContentStreamHasher();
+  ContentStreamHasher(const ContentStreamHasher&) = delete;
+  ContentStreamHasher& operator=(const ContentStreamHasher&) = delete;
+
+  void Update(std::string_view bytes);
+  ContentHash Finish() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace rexec

@@ -50,6 +50,12 @@ struct WorkerOptions {
   // Bounds on what clients may send. A bigger upload is refused.
   uint64_t max_module_bytes = 64ull << 20;
   uint64_t max_state_bytes = 16ull << 20;
+  // Jobs' files (rexec-send --input, --output): a job's inputs in all, and so each one; the
+  // outputs returned to one job; what the worker keeps of uploaded inputs on disk (in
+  // `cache_dir`/files, or a temporary directory without a disk cache; least recently used first).
+  uint64_t max_input_bytes = 1ull << 30;
+  uint64_t max_output_file_bytes = 64ull << 20;
+  uint64_t max_file_store_bytes = 4ull << 30;
 
   // Job limits are maxima: a job asking for more, or for nothing (0), gets the maximum; one
   // asking for less gets what it asked. Wall time also has a default for jobs that ask for none

@@ -74,7 +74,8 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoPr
                                                            kj::UnixEventPort& events,
                                                            const ModuleTemplate& module,
                                                            ModuleTemplate::JobKind kind,
-                                                           const ChildLimits& limits) {
+                                                           const ChildLimits& limits,
+                                                           int staging_fd) {
   using template_protocol::LaunchDescriptor;
   Descriptors made;
   ModuleTemplate::LaunchDescriptors theirs;
@@ -87,7 +88,7 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoPr
         made.Pipe(status_read, theirs[LaunchDescriptor::kStatus])}) {
     if (!status.ok()) return status;
   }
-  absl::StatusOr<int> pidfd = module.Launch(kind, limits.memory_bytes, theirs);
+  absl::StatusOr<int> pidfd = module.Launch(kind, limits.memory_bytes, theirs, staging_fd);
   if (!pidfd.ok()) return pidfd.status();
 
   kj::Own<ChildProcess> child(new ChildProcess(events, *pidfd, made.Release(status_read)),

@@ -40,7 +40,8 @@ class ChildProcess {
                                                       kj::UnixEventPort& events,
                                                       const ModuleTemplate& module,
                                                       ModuleTemplate::JobKind kind,
-                                                      const ChildLimits& limits);
+                                                      const ChildLimits& limits,
+                                                      int staging_fd = -1);
   ~ChildProcess() noexcept(false);  // kills the job if it still runs
 
   ChildOutput& output(OutputKind kind) {

@@ -72,14 +72,15 @@ JobOutcome ProcessEnded(int wait_status, bool timed_out, bool output_limit_hit,
 kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
                                    std::shared_ptr<const ModuleTemplate> module,
                                    std::vector<std::string> argv, const JobLimits& limits,
-                                   JobIo& io) {
+                                   JobIo& io, int staging_fd) {
   if (!module->has_main()) {
     return JobOutcome::Failed(JobOutcome::Stage::kRequest,
                               "the module has no main() to run as a program");
   }
   absl::StatusOr<kj::Own<ChildProcess>> child =
       ChildProcess::Launch(context.io, context.events, *module,
-                           ModuleTemplate::JobKind::kProgram, ChildLimits{limits.memory_bytes});
+                           ModuleTemplate::JobKind::kProgram, ChildLimits{limits.memory_bytes},
+                           staging_fd);
   if (!child.ok()) {
     return JobOutcome::Failed(JobOutcome::Stage::kStart, std::string(child.status().message()));
   }

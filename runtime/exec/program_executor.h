@@ -38,10 +38,11 @@ struct JobLimits {
 JobOutcome ProcessEnded(int wait_status, bool timed_out, bool output_limit_hit,
                         const JobLimits& limits, uint64_t run_us);
 
-// `argv[0]` is the program's name. `io` must outlive the returned promise.
+// `argv[0]` is the program's name. `io` must outlive the returned promise. `staging_fd`: the
+// job's staging directory for its files (job_files.h), lent until the job has ended; -1: none.
 kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
                                    std::shared_ptr<const ModuleTemplate> module,
                                    std::vector<std::string> argv, const JobLimits& limits,
-                                   JobIo& io);
+                                   JobIo& io, int staging_fd = -1);
 
 }  // namespace rexec

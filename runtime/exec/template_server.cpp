@@ -34,10 +34,12 @@ using template_protocol::JobKind;
 using template_protocol::LaunchReply;
 using template_protocol::LaunchRequest;
 using template_protocol::kLaunchDescriptors;
+using template_protocol::kMaxLaunchDescriptors;
 
 // Where a job finds its descriptors (template_protocol.h's LaunchDescriptor order).
 constexpr int kChannelFd = template_protocol::kChannel;
 constexpr int kStatusFd = template_protocol::kStatus;
+constexpr int kStagingFd = template_protocol::kStaging;
 constexpr size_t kMaxArgumentBytes = 64 << 20;
 
 void ReapJobs(int) {
@@ -102,6 +104,7 @@ void StartUnsandboxedJob(int status_fd) {
     return;
   }
   close_range(0, status_fd - 1, 0);
+  close_range(status_fd + 1, ~0U, 0);
   setpgid(job, job);  // also done by the job; whichever runs first wins the race
   sandbox_entry::StopChildOnTerm(job);
   int status = 0;
@@ -116,20 +119,30 @@ void StartUnsandboxedJob(int status_fd) {
 // template's stack; noexcept makes an exception escaping user code std::terminate, exactly as in
 // a native program whose main() throws.
 [[noreturn]] void RunJob(const LinkedModule& module, const TemplateServerOptions& options,
-                         const LaunchRequest& request, const int (&fds)[kLaunchDescriptors],
+                         const LaunchRequest& request, const int (&fds)[kMaxLaunchDescriptors],
                          pid_t template_pid) noexcept {
-  if (!PlaceDescriptors(fds)) _exit(127);
-  close_range(kLaunchDescriptors, ~0U, 0);
+  const bool has_staging = request.has_staging != 0;
+  const size_t count = kLaunchDescriptors + (has_staging ? 1 : 0);
+  if (!PlaceDescriptors({fds, count})) _exit(127);
+  close_range(static_cast<unsigned>(count), ~0U, 0);
   ResetSignalHandling();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != template_pid) _exit(127);  // the template died before PDEATHSIG was armed
 
   if (options.sandbox != nullptr) {
-    options.sandbox->EnterJob(kStatusFd);
+    options.sandbox->EnterJob(kStatusFd, has_staging ? kStagingFd : -1);
   } else {
     StartUnsandboxedJob(kStatusFd);
+    // Unsandboxed, the job works in a copy of its files the worker made (exec/job_files.h).
+    if (has_staging) {
+      const int work = openat(kStagingFd, template_protocol::kUnsandboxedWork,
+                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (work < 0 || fchdir(work) != 0) _exit(126);
+      close(work);
+    }
   }
   close(kStatusFd);
+  if (has_staging) close(kStagingFd);
   if (request.memory_bytes != 0) LimitMemoryGrowth(request.memory_bytes, LimitKind::kFixed);
   // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
   // and print again must show the first line while they run.
@@ -140,10 +153,12 @@ void StartUnsandboxedJob(int status_fd) {
 
 // Receives one launch request and its descriptors. False at the end of the channel or on a
 // malformed request (the worker never sends one: the template then ends).
-bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kLaunchDescriptors]) {
-  size_t received = 0;
+bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDescriptors],
+                   size_t& received) {
+  received = 0;
   ssize_t got = ReceiveWithDescriptors(channel, &request, sizeof request, fds, received);
-  const bool valid = got == sizeof request && received == kLaunchDescriptors &&
+  const bool valid = got == sizeof request &&
+                     received == kLaunchDescriptors + (request.has_staging != 0 ? 1 : 0) &&
                      request.magic == template_protocol::kLaunchMagic &&
                      (request.kind == JobKind::kProgram || request.kind == JobKind::kExecutor);
   if (!valid) {
@@ -215,8 +230,9 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
   std::fflush(nullptr);  // or each job would flush the template's pending stdio output too
 
   LaunchRequest request;
-  int fds[kLaunchDescriptors];
-  while (ReceiveLaunch(channel, request, fds)) {
+  int fds[kMaxLaunchDescriptors];
+  size_t received = 0;
+  while (ReceiveLaunch(channel, request, fds, received)) {
     // Until the job's pidfd is open, it must not be reaped (its pid could be reused).
     sigprocmask(SIG_BLOCK, &child_signal, nullptr);
     const pid_t job = fork();
@@ -231,7 +247,7 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
       }
     }
     sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
-    for (int fd : fds) close(fd);
+    for (size_t i = 0; i < received; ++i) close(fds[i]);
     SendReply(channel, error, pidfd);
     if (pidfd >= 0) close(pidfd);
   }

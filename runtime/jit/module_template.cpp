@@ -122,7 +122,8 @@ bool ModuleTemplate::healthy() const {
 }
 
 absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
-                                           const LaunchDescriptors& descriptors) const {
+                                           const LaunchDescriptors& descriptors,
+                                           int staging_fd) const {
   std::lock_guard lock(launch_mutex_);
   if (!healthy_) return absl::UnavailableError("the module's template process has ended");
   auto fail = [this](const char* what) {
@@ -134,7 +135,15 @@ absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
   LaunchRequest request;
   request.kind = kind;
   request.memory_bytes = memory_bytes;
-  if (SendWithDescriptors(channel_, &request, sizeof request, descriptors) != sizeof request) {
+  std::array<int, template_protocol::kMaxLaunchDescriptors> sent;
+  std::copy(descriptors.begin(), descriptors.end(), sent.begin());
+  size_t count = descriptors.size();
+  if (staging_fd >= 0) {
+    request.has_staging = 1;
+    sent[count++] = staging_fd;
+  }
+  if (SendWithDescriptors(channel_, &request, sizeof request, {sent.data(), count}) !=
+      sizeof request) {
     return fail("send");
   }
   if (absl::Status ready = AwaitReadable(channel_, std::chrono::steady_clock::now() +

@@ -65,11 +65,12 @@ class ModuleTemplate {
   bool healthy() const;
 
   // Forks a job of `kind` from the template, with `descriptors` (template_protocol.h's
-  // LaunchDescriptor order; lent, not taken) and memory limit `memory_bytes` (0: none). Returns a
+  // LaunchDescriptor order; lent, not taken), the job's staging directory `staging_fd` for its
+  // files (-1: none; lent) and memory limit `memory_bytes` (0: none). Returns a
   // pidfd of the job's shim, which ends when the job has ended and its status is in the status
   // pipe. Call from one thread at a time; it waits only for the template's fork.
   absl::StatusOr<int> Launch(JobKind kind, uint64_t memory_bytes,
-                             const LaunchDescriptors& descriptors) const;
+                             const LaunchDescriptors& descriptors, int staging_fd = -1) const;
 
  private:
   ModuleTemplate(const ContentHash& hash, size_t object_bytes)

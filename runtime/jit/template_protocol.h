@@ -46,6 +46,12 @@ enum class JobKind : uint32_t {
 // its standard streams and the channel as descriptor 3; its shim writes the job's wait status
 // (an int) to the status pipe when the job has ended.
 enum LaunchDescriptor { kStdin, kStdout, kStderr, kChannel, kStatus, kLaunchDescriptors };
+// A job with files (LaunchRequest::has_staging) gets a sixth: its staging directory on the host
+// (exec/job_files.h). Sandboxed, only the job's init holds it (sandbox/job_file_copy.h);
+// unsandboxed, the job starts in its "work" subdirectory.
+inline constexpr int kStaging = kLaunchDescriptors;
+inline constexpr size_t kMaxLaunchDescriptors = kLaunchDescriptors + 1;
+inline constexpr char kUnsandboxedWork[] = "work";
 
 inline constexpr uint32_t kLaunchMagic = 0x72785466;  // "rxTf"
 
@@ -53,6 +59,7 @@ struct LaunchRequest {
   uint32_t magic = kLaunchMagic;
   JobKind kind = JobKind::kProgram;
   uint64_t memory_bytes = 0;  // the job's memory limit (exec/memory_limit.h); 0: none
+  uint32_t has_staging = 0;   // 1: a staging directory's descriptor comes along (kStaging)
 };
 
 struct LaunchReply {

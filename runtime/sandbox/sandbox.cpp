@@ -119,8 +119,9 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& o
   sandbox->filter_ = *std::move(filter);
   const bool root = geteuid() == 0;
   sandbox->host_uid_ = root ? kNobody : geteuid();
+  sandbox->host_gid_ = root ? kNobody : getegid();
   if (absl::Status created = CreateSharedNamespaces(
-          sandbox->host_uid_, root ? kNobody : getegid(), sandbox->user_namespace_,
+          sandbox->host_uid_, sandbox->host_gid_, sandbox->user_namespace_,
           sandbox->network_namespace_);
       !created.ok()) {
     return created;

@@ -57,6 +57,7 @@ class Sandbox {
 
   // The id jobs have outside their namespace.
   uid_t host_uid() const { return host_uid_; }
+  gid_t host_gid() const { return host_gid_; }
 
   // What a module template needs to enter the sandbox itself (template_sandbox.h): it is
   // started with exec, clean, and given these descriptors and options.
@@ -72,6 +73,7 @@ class Sandbox {
   int user_namespace_ = -1;
   int network_namespace_ = -1;
   uid_t host_uid_ = 0;
+  gid_t host_gid_ = 0;
 };
 
 }  // namespace rexec

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "runtime/sandbox/job_file_copy.h"
 #include "runtime/sandbox/job_filesystem.h"
 
 namespace rexec::sandbox_entry {
@@ -69,15 +70,29 @@ void KillShimChild(int) { kill(shim_child, SIGKILL); }
   _exit(write(status_fd, &status, sizeof status) == sizeof status ? 0 : 126);
 }
 
+// After the job: ends every process it left in the namespace and waits for them, so that
+// nothing changes /work while its outputs are copied out.
+void EndLeftovers() {
+  kill(-1, SIGKILL);  // from init: every other process of the namespace
+  while (waitpid(-1, nullptr, 0) >= 0 || errno == EINTR) {
+  }
+}
+
 // Pid 1 of the job's namespace. The job cannot be pid 1 itself: init ignores every signal it
-// has no handler for, its own abort() included. Reaps orphans, reports the job's wait status
-// and exits with it, which ends every other process in the namespace.
-[[noreturn]] void RunInit(pid_t job, int job_status) {
-  CloseAllBut(job_status);
+// has no handler for, its own abort() included. Reaps orphans, copies the job's outputs out
+// when it has a staging directory (job_file_copy.h), reports the job's wait status and exits
+// with it, which ends every other process in the namespace.
+[[noreturn]] void RunInit(pid_t job, int job_status, int staging_fd) {
+  CloseAllBut(job_status, staging_fd);
   while (true) {
     int status = 0;
     pid_t ended = waitpid(-1, &status, 0);
     if (ended == job) {
+      if (staging_fd >= 0) {
+        EndLeftovers();
+        int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (work_fd >= 0) CopyOutputsOut(staging_fd, work_fd);
+      }
       if (write(job_status, &status, sizeof status) != sizeof status) _exit(126);
       _exit(0);
     }
@@ -134,7 +149,7 @@ void TakeJobIds() {
 }
 
 void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
-                  int status_fd) {
+                  int status_fd, int staging_fd) {
   if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
     FailInChild("create namespaces");
   }
@@ -151,6 +166,9 @@ void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter&
   close(job_status[0]);
   if (status_fd >= 0) close(status_fd);
   TakeJobIds();
+  // Init holds the staging directory's descriptor, a way out of the sandbox's view: the job
+  // must not reach it through /proc or ptrace, which a process that is not dumpable prevents.
+  if (staging_fd >= 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // After the change of ids, which clears it: init dies with the shim, and the namespace with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   pollfd shim{job_status[1], POLLOUT, 0};
@@ -161,13 +179,20 @@ void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter&
   if (const char* failed = MountJobScratch({options.scratch_bytes, kJobUid, kJobGid})) {
     FailInChild(failed);
   }
+  if (staging_fd >= 0) {
+    const int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (work_fd < 0) FailInChild("open /work");
+    if (const char* failed = CopyInputsIn(staging_fd, work_fd)) FailInChild(failed);
+    close(work_fd);
+  }
   sethostname("rexec", 5);
   const pid_t job = fork();
   if (job < 0) FailInChild("fork the job");
-  if (job > 0) RunInit(job, job_status[1]);
+  if (job > 0) RunInit(job, job_status[1], staging_fd);
 
   // The job.
   close(job_status[1]);
+  if (staging_fd >= 0) close(staging_fd);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (!DropCapabilities()) FailInChild("drop capabilities");
   if (!SetLimit(RLIMIT_NPROC, options.max_processes) ||

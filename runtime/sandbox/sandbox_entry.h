@@ -32,8 +32,10 @@ enum class View {
 // process stays outside as the job's shim and never returns: it waits for the job and then
 // either ends the way the job ended (status_fd < 0) or writes the job's wait status (an int) to
 // `status_fd` and exits 0. Init (pid 1) dies with the shim, and every process of the job with
-// init; SIGTERM to the shim kills init, after which the shim reports as usual.
+// init; SIGTERM to the shim kills init, after which the shim reports as usual. With a
+// `staging_fd` (else -1), init moves the job's files in and out (job_file_copy.h); the job
+// never holds it.
 void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
-                  int status_fd);
+                  int status_fd, int staging_fd = -1);
 
 }  // namespace rexec::sandbox_entry

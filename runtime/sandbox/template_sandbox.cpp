@@ -26,8 +26,9 @@ absl::StatusOr<TemplateSandbox> TemplateSandbox::Enter(int user_namespace, int n
   return TemplateSandbox(options, *std::move(filter));
 }
 
-void TemplateSandbox::EnterJob(int status_fd) const {
-  sandbox_entry::StartJobTree(sandbox_entry::View::kScratchOnly, options_, filter_, status_fd);
+void TemplateSandbox::EnterJob(int status_fd, int staging_fd) const {
+  sandbox_entry::StartJobTree(sandbox_entry::View::kScratchOnly, options_, filter_, status_fd,
+                              staging_fd);
 }
 
 }  // namespace rexec

@@ -22,8 +22,9 @@ class TemplateSandbox {
 
   // In a process forked from the template: starts the job's own namespaces and returns in the
   // job; the calling process stays outside as its shim and writes the job's wait status (an
-  // int) to `status_fd` (sandbox_entry.h's StartJobTree). Async-signal-safe.
-  void EnterJob(int status_fd) const;
+  // int) to `status_fd` (sandbox_entry.h's StartJobTree), and with a `staging_fd` (else -1) its
+  // init moves the job's files in and out. Async-signal-safe.
+  void EnterJob(int status_fd, int staging_fd) const;
 
  private:
   TemplateSandbox(SandboxOptions options, SyscallFilter filter)

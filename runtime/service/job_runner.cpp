@@ -147,14 +147,59 @@ kj::Promise<void> TimedOutWaiting(WorkerState& state, const JobAdmission::Source
   });
 }
 
+void FillOutputs(const FetchedOutputs& fetched, wire::JobResult::Builder results) {
+  auto files = results.initOutputs(fetched.files.size());
+  for (size_t i = 0; i < fetched.files.size(); ++i) {
+    files[i].setPath(fetched.files[i].path);
+    const std::string& data = fetched.files[i].data;
+    files[i].setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(data.data()), data.size()));
+  }
+  auto problems = results.initOutputProblems(fetched.problems.size());
+  for (size_t i = 0; i < fetched.problems.size(); ++i) problems.set(i, fetched.problems[i]);
+}
+
+// Runs a program with its files: staged before, outputs read after.
+kj::Promise<void> RunProgramWithFiles(WorkerState& state, std::shared_ptr<const ModuleTemplate> module,
+                                      std::vector<std::string> argv, const JobLimits& limits,
+                                      const JobFileRequest& files, kj::Own<JobIo> io,
+                                      BufferedJobIo* buffered, wire::JobResult::Builder results) {
+  std::unique_ptr<JobStaging> staging;
+  if (!files.empty()) {
+    std::optional<SandboxOwner> owner;
+    if (state.sandbox != nullptr) {
+      owner = SandboxOwner{state.sandbox->host_uid(), state.sandbox->host_gid()};
+    }
+    absl::StatusOr<std::unique_ptr<JobStaging>> prepared =
+        JobStaging::Prepare(state.files, files, owner);
+    if (!prepared.ok()) {
+      const bool lost = prepared.status().code() == absl::StatusCode::kNotFound;
+      Finish(state,
+             JobOutcome::Failed(lost ? JobOutcome::Stage::kRequest : JobOutcome::Stage::kInternal,
+                                absl::StrCat(prepared.status().message(),
+                                             lost ? " (evicted since it was sent; send again)" : "")),
+             results, buffered);
+      return kj::READY_NOW;
+    }
+    staging = *std::move(prepared);
+  }
+  JobIo& job_io = *io;
+  const int staging_fd = staging == nullptr ? -1 : staging->fd();
+  return RunProgram(state.execution, kj::mv(module), kj::mv(argv), limits, job_io, staging_fd)
+      .then([&state, results, buffered, staging = std::move(staging)](JobOutcome outcome) {
+        Finish(state, outcome, results, buffered);
+        if (staging != nullptr) FillOutputs(staging->CollectOutputs(), results);
+      })
+      .attach(kj::mv(io));
+}
+
 // Gets the job's code and runs it: a program in a fresh process, a command on its module's pool.
 kj::Promise<void> LoadAndRun(WorkerState& state, CheckedJob checked, kj::Own<JobIo> io,
                              BufferedJobIo* buffered, wire::JobResult::Builder results) {
   return state.code.Load(LinkRequest{checked.module, std::move(checked.libraries)}).then(
       [&state, results, limits = checked.limits, is_program = checked.is_program,
        argv = kj::mv(checked.argv), io = kj::mv(io), buffered,
-       command_name = kj::mv(checked.command_name),
-       state_bytes = kj::mv(checked.state)](LoadedCode loaded) mutable -> kj::Promise<void> {
+       command_name = kj::mv(checked.command_name), state_bytes = kj::mv(checked.state),
+       files = kj::mv(checked.files)](LoadedCode loaded) mutable -> kj::Promise<void> {
         auto timings = results.initTimings();
         timings.setCompileUs(loaded.compile_us);
         timings.setLinkUs(loaded.link_us);
@@ -186,11 +231,8 @@ kj::Promise<void> LoadAndRun(WorkerState& state, CheckedJob checked, kj::Own<Job
               })
               .attach(kj::mv(io), kj::mv(pool));
         }
-        return RunProgram(state.execution, *loaded.module, kj::mv(argv), limits, job_io)
-            .then([&state, results, buffered](JobOutcome outcome) {
-              Finish(state, outcome, results, buffered);
-            })
-            .attach(kj::mv(io));
+        return RunProgramWithFiles(state, *loaded.module, kj::mv(argv), limits, files,
+                                   kj::mv(io), buffered, results);
       });
 }
 

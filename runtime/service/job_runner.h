@@ -8,6 +8,8 @@
 // the worker lacks, or a library shipped with it, is answered with `missingModule`, for the
 // sender to upload and ask again; a system library (-lNAME) it lacks fails the job at once
 // ("library not found: -lNAME").
+// A program's files are staged before it starts and its outputs read after it ends
+// (exec/job_files.h); an input the worker lost since the sender checked fails the job.
 #pragma once
 
 #include <kj/async.h>
@@ -21,7 +23,9 @@
 #include "runtime/jit/code_cache.h"
 #include "runtime/service/job_admission.h"
 #include "runtime/service/worker_metrics.h"
+#include "runtime/sandbox/sandbox.h"
 #include "runtime/store/blob_store.h"
+#include "runtime/store/file_store.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {
@@ -38,6 +42,9 @@ struct WorkerCounters {
   // The queue's state as last read from Redis (XINFO GROUPS), every few seconds.
   uint64_t queue_lag = 0;           // entries no worker has taken yet
   uint64_t queue_pending = 0;       // taken by some worker, not yet answered
+  // Jobs' input files.
+  uint64_t file_missing_checks = 0;  // findMissingFiles calls answered
+  uint64_t file_upload_bytes = 0;    // input file bytes received
 };
 
 // Everything a job needs from its worker, owned by the server.
@@ -45,6 +52,8 @@ struct WorkerState {
   const WorkerOptions& options;
   BlobStore& modules;
   BlobStore& objects;
+  FileStore& files;
+  const Sandbox* sandbox;  // null: jobs run unsandboxed
   CodeCache& code;
   ExecutionContext& execution;
   CommandPoolSet& command_pools;

@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "queue/queue_keys.h"
 #include "queue/redis_fields.h"
 #include "queue/redis_link.h"
 #include "runtime/service/queued_job.h"
+#include "runtime/service/request_checks.h"
 #include "runtime/service/worker_description.h"
 #include "schema/queue.capnp.h"
 
@@ -51,6 +53,7 @@ constexpr char kReplyExpiryMs[] = "3600000";
 // Unread chunks a reply stream may hold; beyond it the oldest go (approximately).
 constexpr char kReplyMaxLength[] = "100000";
 constexpr char kModuleExpirySeconds[] = "604800";  // a week after its last use
+constexpr uint64_t kFileChunkBytes = 1 << 20;     // an input file is fetched in chunks this big
 constexpr char kReadBlockMs[] = "1000";
 // Past this, a running job tells its client it started (fast jobs send only their result).
 constexpr kj::Duration kStartedNotice = 100 * kj::MILLISECONDS;
@@ -245,7 +248,9 @@ class QueueConsumer::Impl {
                       ++state_.counters.queue_expired;
                       return Answer(ref, nullptr);
                     }
-                    return FetchModule(ref).then([this, &ref] { return Execute(ref); });
+                    return FetchModule(ref)
+                        .then([this, &ref] { return FetchFiles(ref); })
+                        .then([this, &ref] { return Execute(ref); });
                   })
                   .then([this] { SlotFreed(); },
                         [this, &ref](kj::Exception&& exception) {
@@ -324,6 +329,62 @@ class QueueConsumer::Impl {
             return;
           }
           state_.modules.Put(hash, std::make_shared<const std::string>(bitcode)).IgnoreError();
+        });
+  }
+
+  // Resolves once the job's input files this worker lacks are in its file store, as far as
+  // Redis has them: each streamed in bounded chunks and stored only if it matches its hash. One
+  // still missing then fails the job, saying which.
+  kj::Promise<void> FetchFiles(const Job& job) {
+    auto inputs = job.queued.getJob().getInputs();
+    if (inputs.size() > kMaxJobInputs) return kj::READY_NOW;  // the job's check refuses it
+    auto wanted = std::make_shared<std::vector<std::pair<ContentHash, uint64_t>>>();
+    absl::flat_hash_set<ContentHash> seen;
+    for (auto input : inputs) {
+      std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(input.getHash()));
+      if (!hash || state_.files.Contains(*hash) || !seen.insert(*hash).second) continue;
+      wanted->emplace_back(*hash, input.getSize());
+    }
+    return FetchFilesFrom(wanted, 0);
+  }
+
+  kj::Promise<void> FetchFilesFrom(
+      std::shared_ptr<std::vector<std::pair<ContentHash, uint64_t>>> wanted, size_t next) {
+    if (next >= wanted->size()) return kj::READY_NOW;
+    const auto [hash, size] = (*wanted)[next];
+    absl::StatusOr<std::unique_ptr<FileStore::Upload>> upload =
+        state_.files.StartUpload(hash, size);
+    kj::Promise<void> fetched = kj::READY_NOW;
+    if (upload.ok()) {
+      fetched = FetchFileChunks(hash, std::shared_ptr<FileStore::Upload>(*std::move(upload)), 0,
+                                size);
+    } else {
+      KJ_LOG(WARNING, "cannot fetch a queued job's input file", hash.short_hex().c_str(),
+             std::string(upload.status().message()));
+    }
+    return fetched.then([this, wanted, next] { return FetchFilesFrom(wanted, next + 1); });
+  }
+
+  kj::Promise<void> FetchFileChunks(ContentHash hash, std::shared_ptr<FileStore::Upload> upload,
+                                    uint64_t offset, uint64_t size) {
+    if (offset >= size) {
+      if (absl::Status stored = upload->Finish(); !stored.ok()) {
+        KJ_LOG(WARNING, "input file in Redis not stored", hash.short_hex().c_str(),
+               std::string(stored.message()));
+      }
+      return kj::READY_NOW;
+    }
+    const uint64_t last = std::min(offset + kFileChunkBytes, size) - 1;
+    return writes_.Get()
+        .then([this, hash, offset, last](RedisConnection* redis) {
+          return redis->CallOrThrow({"GETRANGE", keys_.file(hash), absl::StrCat(offset),
+                                     absl::StrCat(last)});
+        })
+        .then([this, hash, upload, offset, last, size](RedisReply reply) -> kj::Promise<void> {
+          std::string_view data = reply.str();
+          // Shorter than announced (expired, or never complete): dropped, the job says so.
+          if (data.size() != last - offset + 1 || !upload->Write(data).ok()) return kj::READY_NOW;
+          return FetchFileChunks(hash, upload, last + 1, size);
         });
   }
 

@@ -6,6 +6,9 @@
 #include <string_view>
 
 #include "core/system_libraries.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/relative_path.h"
 
 namespace rexec {
 namespace {
@@ -13,6 +16,7 @@ namespace {
 constexpr size_t kMaxArgs = 4096;
 constexpr size_t kMaxLibraries = 256;
 constexpr size_t kMaxLibraryNameBytes = 255;
+constexpr size_t kMaxOutputs = 32;
 
 std::string_view AsStringView(capnp::Data::Reader data) {
   return {reinterpret_cast<const char*>(data.begin()), data.size()};
@@ -52,6 +56,65 @@ std::vector<LinkedLibrary> CheckLibraries(capnp::List<wire::Library>::Reader lib
     checked.push_back(std::move(linked));
   }
   return checked;
+}
+
+void RequireJobPath(std::string_view path) {
+  absl::Status checked = CheckJobPath(path);
+  KJ_REQUIRE(checked.ok(), std::string(checked.message()));
+}
+
+// Every directory above `path`: "a/b/c" has "a" and "a/b".
+std::vector<std::string_view> Ancestors(std::string_view path) {
+  std::vector<std::string_view> ancestors;
+  for (size_t slash = path.find('/'); slash != std::string_view::npos;
+       slash = path.find('/', slash + 1)) {
+    ancestors.push_back(path.substr(0, slash));
+  }
+  return ancestors;
+}
+
+JobFileRequest CheckFiles(wire::Job::Reader job, const WorkerOptions& options) {
+  JobFileRequest files;
+  auto inputs = job.getInputs();
+  KJ_REQUIRE(inputs.size() <= kMaxJobInputs, "too many input files", inputs.size(),
+             kMaxJobInputs);
+  uint64_t total = 0;
+  absl::flat_hash_set<std::string_view> paths;
+  for (auto input : inputs) {
+    std::string_view path(input.getPath().cStr(), input.getPath().size());
+    RequireJobPath(path);
+    KJ_REQUIRE(paths.insert(path).second, "an input path is given twice", std::string(path));
+    KJ_REQUIRE(input.getSize() <= options.max_input_bytes, "an input file is larger than this worker accepts",
+               std::string(path), options.max_input_bytes);
+    total += input.getSize();
+    KJ_REQUIRE(total <= options.max_input_bytes, "the input files are larger in all than this worker accepts",
+               options.max_input_bytes);
+    std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(input.getHash()));
+    KJ_REQUIRE(hash.has_value(), "an input file's hash must be 32 bytes", std::string(path));
+    files.inputs.push_back({std::string(path), *hash, input.getSize()});
+  }
+  for (std::string_view path : paths) {
+    for (std::string_view ancestor : Ancestors(path)) {
+      KJ_REQUIRE(!paths.contains(ancestor), "an input lies below another input that is a file",
+                 std::string(path), std::string(ancestor));
+    }
+  }
+
+  auto outputs = job.getOutputs();
+  KJ_REQUIRE(outputs.size() <= kMaxOutputs, "too many output paths", outputs.size(), kMaxOutputs);
+  for (capnp::Text::Reader output : outputs) {
+    std::string_view path(output.cStr(), output.size());
+    RequireJobPath(path);
+    for (const std::string& other : files.outputs) {
+      KJ_REQUIRE(!JobPathWithin(path, other) && !JobPathWithin(other, path),
+                 "output paths overlap", std::string(path), other);
+    }
+    files.outputs.emplace_back(path);
+  }
+  files.max_output_bytes = Clamp<uint64_t>(job.getMaxOutputFileBytes(),
+                                           options.max_output_file_bytes,
+                                           options.max_output_file_bytes);
+  return files;
 }
 
 }  // namespace
@@ -99,12 +162,15 @@ CheckedJob CheckJob(wire::Job::Reader job, const WorkerOptions& options, bool ou
       checked.argv.push_back(program.hasName() ? std::string(program.getName().cStr())
                                                : "program");
       for (capnp::Text::Reader arg : program.getArgs()) checked.argv.emplace_back(arg.cStr());
+      checked.files = CheckFiles(job, options);
       break;
     }
     case wire::Job::Entry::COMMAND: {
       auto command = job.getEntry().getCommand();
       KJ_REQUIRE(command.getState().size() <= options.max_state_bytes,
                  "command state larger than this worker accepts");
+      KJ_REQUIRE(!job.hasInputs() && !job.hasOutputs(),
+                 "input and output files are for programs: a command's data travels in its state");
       checked.command_name = command.getName();
       checked.state = std::string(AsStringView(command.getState()));
       break;

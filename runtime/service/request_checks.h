@@ -3,6 +3,10 @@
 // Job (entry, argument count, state size, limits clamped to the worker's maxima, its libraries:
 // how many, their hashes, and names that can only name a file in a library directory).
 //
+// A job's files are checked too: bounded counts and sizes, paths that stay below the working
+// directory (core/relative_path.h), no duplicates, no input below another that is a file, no
+// output within another.
+//
 // Both front doors (worker_service.h, queue_consumer.h via job_runner.h) call these, and so do
 // the fuzz targets in fuzz/, so what is fuzzed is exactly what the worker runs. Each check
 // throws a kj exception with a clear message for a request that breaks it (the RPC front door
@@ -16,11 +20,15 @@
 
 #include "rexec/content_hash.h"
 #include "rexec/worker.h"
+#include "runtime/exec/job_files.h"
 #include "runtime/exec/program_executor.h"
 #include "runtime/jit/link_request.h"
 #include "schema/rexec.capnp.h"
 
 namespace rexec {
+
+// The most input files one job may have.
+inline constexpr size_t kMaxJobInputs = 100'000;
 
 // The 32 bytes of a module hash.
 ContentHash RequireModuleHash(capnp::Data::Reader hash);
@@ -41,6 +49,7 @@ struct CheckedJob {
   // Without the runtime libraries (-lm, ...), which every job has; a system library's path is
   // not resolved yet.
   std::vector<LinkedLibrary> libraries;
+  JobFileRequest files;           // a program's inputs and outputs
 };
 
 // `output_in_result`: the job has no JobIo, so its output comes back inside the result and is

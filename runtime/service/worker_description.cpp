@@ -42,6 +42,11 @@ void FillWorkerStats(WorkerState& state, wire::WorkerStats::Builder stats) {
   stats.setQueueExpired(counters.queue_expired);
   stats.setQueueReclaimed(counters.queue_reclaimed);
   stats.setQueueDeadLettered(counters.queue_dead_lettered);
+  FileStoreStats files = state.files.stats();
+  stats.setFileMissingChecks(counters.file_missing_checks);
+  stats.setFileUploadBytes(counters.file_upload_bytes);
+  stats.setFiles(files.files);
+  stats.setFileBytes(files.bytes);
 }
 
 }  // namespace rexec

@@ -83,6 +83,12 @@ void WorkerMetrics::Watch(WorkerState& state) {
   gauge("rexec_store_disk_bytes", "Bitcode and machine code kept on disk.", [s] {
     return double(s->modules.stats().disk_bytes + s->objects.stats().disk_bytes);
   });
+  counter("rexec_file_missing_checks_total", "Questions which input files the worker lacks.",
+          [s] { return double(s->counters.file_missing_checks); });
+  counter("rexec_file_upload_bytes_total", "Input file bytes received.",
+          [s] { return double(s->counters.file_upload_bytes); });
+  gauge("rexec_file_store_bytes", "Input files kept on disk.",
+        [s] { return double(s->files.stats().bytes); });
   if (state.options.queue_url.empty()) return;
   struct QueueFigure {
     const char* name;

@@ -172,6 +172,7 @@ struct WorkerServer::State {
   std::unique_ptr<Sandbox> sandbox;  // null when off or unavailable
   std::unique_ptr<BlobStore> modules;
   std::unique_ptr<BlobStore> objects;
+  std::unique_ptr<FileStore> files;
   CodeCache code;
   ExecutionContext execution;
   CommandPoolSet command_pools;
@@ -212,22 +213,36 @@ struct WorkerServer::State {
 
   State(const WorkerOptions& worker_options, const ConnectionLimits& connection_limits,
         kj::AsyncIoContext& io_context, std::unique_ptr<Sandbox> job_sandbox,
-        std::unique_ptr<BlobStore> module_store, std::unique_ptr<BlobStore> object_store)
+        std::unique_ptr<BlobStore> module_store, std::unique_ptr<BlobStore> object_store,
+        std::unique_ptr<FileStore> file_store)
       : options(worker_options),
         io(io_context),
         sandbox(std::move(job_sandbox)),
         modules(std::move(module_store)),
         objects(std::move(object_store)),
+        files(std::move(file_store)),
         code(*modules, *objects, options.max_linked_modules, sandbox.get()),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
         admission(MaxJobs(options)),
-        worker_state{options,       *modules,  *objects, code, execution, command_pools,
-                     admission,     metrics,   {}},
+        worker_state{options,   *modules,      *objects,  *files,  sandbox.get(), code,
+                     execution, command_pools, admission, metrics, {}},
         login_throttle(io.provider->getTimer(), connection_limits.login_timeout),
         connection_table(connection_limits, io.provider->getTimer(), admission) {
     metrics.Watch(worker_state);
+  }
+
+  // Input files go to disk even without a disk cache: a temporary directory then.
+  static FileStoreOptions FileStoreOptionsOf(const WorkerOptions& options) {
+    FileStoreOptions store;
+    if (options.cache_dir != "-") {
+      std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
+      store.directory = std::filesystem::path(root) / "files";
+    }
+    store.max_bytes = options.max_file_store_bytes;
+    store.max_file_bytes = options.max_input_bytes;
+    return store;
   }
 
   static size_t ExecutorsPerModule(const WorkerOptions& options) {
@@ -332,6 +347,8 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   absl::StatusOr<std::unique_ptr<BlobStore>> objects =
       BlobStore::Open(State::StoreOptions(options, "objects", 0.75));
   if (!objects.ok()) return objects.status();
+  absl::StatusOr<std::unique_ptr<FileStore>> files = FileStore::Open(State::FileStoreOptionsOf(options));
+  if (!files.ok()) return files.status();
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
 
@@ -341,7 +358,7 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
                 state = std::make_unique<State>(options, LimitsOf(options), io,
                                                 *std::move(sandbox), *std::move(modules),
-                                                *std::move(objects));
+                                                *std::move(objects), *std::move(files));
                 if (tls->get() != nullptr) {
                   state->tls = std::make_unique<TlsAcceptor>(*std::move(tls),
                                                              io.provider->getTimer());

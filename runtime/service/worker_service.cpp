@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kMaxHashesPerQuery = 4096;
 constexpr uint32_t kMaxStdinChunk = 1 << 20;
+constexpr size_t kMaxFileChunk = 4 << 20;
 
 std::string_view AsStringView(capnp::Data::Reader data) {
   return {reinterpret_cast<const char*>(data.begin()), data.size()};
@@ -60,6 +61,39 @@ class RemoteJobIo final : public JobIo {
   wire::JobIo::Client io_;
 };
 
+// One input file on its way in (Worker.uploadFile): chunks go straight to disk (store/file_store.h).
+class FileSinkImpl final : public wire::FileSink::Server {
+ public:
+  FileSinkImpl(WorkerState& state, std::unique_ptr<FileStore::Upload> upload)
+      : state_(state), upload_(std::move(upload)) {}
+
+  kj::Promise<void> write(WriteContext context) override {
+    KJ_REQUIRE(upload_ != nullptr, "the upload has ended");
+    capnp::Data::Reader data = context.getParams().getData();
+    KJ_REQUIRE(data.size() <= kMaxFileChunk, "a file chunk larger than this worker accepts",
+               data.size(), kMaxFileChunk);
+    state_.counters.file_upload_bytes += data.size();
+    absl::Status written = upload_->Write(AsStringView(data));
+    if (!written.ok()) {
+      upload_ = nullptr;
+      KJ_FAIL_REQUIRE(std::string(written.message()));
+    }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> done(DoneContext) override {
+    KJ_REQUIRE(upload_ != nullptr, "the upload has ended");
+    absl::Status finished = upload_->Finish();
+    upload_ = nullptr;
+    KJ_REQUIRE(finished.ok(), std::string(finished.message()));
+    return kj::READY_NOW;
+  }
+
+ private:
+  WorkerState& state_;
+  std::unique_ptr<FileStore::Upload> upload_;  // null once ended
+};
+
 class WorkerImpl final : public wire::Worker::Server {
  public:
   WorkerImpl(WorkerState& state, ClientConnection& connection)
@@ -79,6 +113,32 @@ class WorkerImpl final : public wire::Worker::Server {
     }
     auto list = context.getResults().initMissing(missing.size());
     for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> findMissingFiles(FindMissingFilesContext context) override {
+    auto files = context.getParams().getFiles();
+    KJ_REQUIRE(files.size() <= kMaxHashesPerQuery, "too many hashes in one query");
+    ++state_.counters.file_missing_checks;
+    std::vector<capnp::Data::Reader> missing;
+    for (capnp::Data::Reader file : files) {
+      std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(file));
+      KJ_REQUIRE(hash.has_value(), "a file hash must be 32 bytes", file.size());
+      if (!state_.files.Contains(*hash)) missing.push_back(file);
+    }
+    auto list = context.getResults().initMissing(missing.size());
+    for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> uploadFile(UploadFileContext context) override {
+    auto params = context.getParams();
+    std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(params.getHash()));
+    KJ_REQUIRE(hash.has_value(), "a file hash must be 32 bytes", params.getHash().size());
+    absl::StatusOr<std::unique_ptr<FileStore::Upload>> upload =
+        state_.files.StartUpload(*hash, params.getSize());
+    KJ_REQUIRE(upload.ok(), std::string(upload.status().message()));
+    context.getResults().setSink(kj::heap<FileSinkImpl>(state_, *std::move(upload)));
     return kj::READY_NOW;
   }
 

@@ -39,7 +39,8 @@ TEST(CliHelpTest, SendHelpDescribesEveryOption) {
   for (const char* option :
        {"--worker", "--token-file", "--tls-ca", "--tls-cert", "--tls-key", "--timeout", "--memory",
         "--max-output", "--no-cache", "--verbose", "--help", "--version", "[-- ARG...]",
-        "Arguments after -- ", "FILE.a, FILE.o", "FILE.bc", "-LDIR", "-lNAME"}) {
+        "Arguments after -- ", "FILE.a, FILE.o", "FILE.bc", "-LDIR", "-lNAME", "--input",
+        "--output", "--max-output-files"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;
@@ -53,7 +54,8 @@ TEST(CliHelpTest, WorkerHelpDescribesEveryOption) {
                              "--cache-max-bytes", "--memory-cache", "--max-module", "--timeout",
                              "--max-timeout", "--memory", "--max-output", "--max-connections",
                              "--login-timeout", "--idle-timeout", "--max-jobs",
-                             "--max-jobs-per-connection", "--verbose", "--help", "--version"}) {
+                             "--max-jobs-per-connection", "--max-input", "--max-output-files",
+                             "--file-store-max", "--verbose", "--help", "--version"}) {
     EXPECT_THAT(result.stdout_text, HasSubstr(option)) << "--help does not mention " << option;
   }
   EXPECT_EQ(result.stderr_text, "") << result;

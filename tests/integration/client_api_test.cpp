@@ -6,6 +6,7 @@
 
 #include "rexec/client.h"
 #include "rexec/worker.h"
+#include "tests/integration/read_file.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/worker_process.h"
 #include "tests/programs/commands/sample_commands.h"
@@ -264,6 +265,39 @@ TEST_F(ClientApiTest, LibraryTheWorkerLacksFailsTheJobAtTheLibraryStage) {
   EXPECT_EQ(report->failure_stage, "library");
   EXPECT_EQ(report->Describe(), "library not found: -lrexec_no_such_library");
   EXPECT_EQ(report->ShellExitCode(), 125);
+}
+
+TEST(LocalClientTest, RunProgramTakesFilesAlongAndBringsOutputsBack) {
+  TempDir dir;
+  WorkerOptions worker_options;
+  worker_options.cache_dir = (dir.path() / "cache").string();
+  ClientOptions options;
+  options.bitcode_cache_dir = "-";
+  auto client = Client::Local(worker_options, options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto module = (*client)->Compile({ProgramPath("files/sim/sim.cpp")}, {});
+  ASSERT_TRUE(module.ok()) << module.status();
+
+  JobFiles files;
+  files.inputs = {{ProgramPath("files/sim/data"), "numbers"}};
+  files.outputs = {"out/result.csv"};
+  files.output_directory = (dir.path() / "fetched").string();
+  auto report = (*client)->RunProgram(*module, {"numbers", "--scale", "2"}, {-1, -1, -1}, {},
+                                      "sim", files);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->outcome, JobReport::Outcome::kExited);
+  EXPECT_EQ(report->code, 0);
+  EXPECT_TRUE(report->output_problems.empty());
+  ASSERT_EQ(report->output_files.size(), 1u);
+  EXPECT_EQ(report->output_files[0].path, "out/result.csv");
+  EXPECT_EQ(report->output_files[0].data,
+            "file,count,scaled_sum\na.txt,5,30\nmore/b.txt,3,46\nmore/c.txt,1,200\n");
+  EXPECT_EQ(ReadFile(dir.path() / "fetched/out/result.csv"), report->output_files[0].data);
+
+  files.inputs = {{ProgramPath("files/sim/data"), "../numbers"}};
+  auto refused = (*client)->RunProgram(*module, {}, {-1, -1, -1}, {}, "sim", files);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("'..' component"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <sstream>
@@ -13,10 +14,12 @@
 
 #include "rexec/client.h"
 #include "tests/integration/loopback.h"
+#include "tests/integration/read_file.h"
 #include "tests/integration/redis_server.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/worker_process.h"
 #include "tests/programs/commands/sample_commands.h"
+#include "tests/support/temp_dir.h"
 
 namespace rexec::testing {
 namespace {
@@ -311,6 +314,35 @@ TEST_F(QueueTest, StatsAndMetricsCoverTheWholeQueue) {
   EXPECT_THAT(page, HasSubstr("# TYPE rexec_queue_jobs_total counter\n"));
   EXPECT_THAT(page, HasSubstr("\nrexec_queue_lag "));
   EXPECT_THAT(page, HasSubstr("\nrexec_queue_pending "));
+}
+
+TEST_F(QueueTest, InputFilesTravelThroughRedisOnceAndOutputsComeBack) {
+  auto worker = StartWorker();
+  TempDir dir;
+  for (int i = 0; i < 50; ++i) {
+    dir.Write("data/f" + std::to_string(i) + ".txt", std::to_string(i) + "\n");
+  }
+  std::string big;
+  for (int i = 0; i < 1'500'000; ++i) big += "1\n";  // 3 MB: fetched in several chunks
+  dir.Write("data/big.txt", big);
+  std::filesystem::copy(ProgramPath("files/sim/sim.cpp"), dir.path() / "sim.cpp");
+  ProcessOptions options;
+  options.working_dir = dir.path();
+  for (int run = 1; run <= 2; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    std::filesystem::remove_all(dir.path() / "out");
+    ProcessResult result = SendThroughQueue({"sim.cpp", "--input", "data", "--output", "out/result.csv",
+                                 "--", "data", "--scale", "2"},
+                                options);
+    EXPECT_EQ(result.exit_code, 0) << result << worker->log();
+    EXPECT_EQ(result.stdout_text, "files 51 numbers 1500050 total 3002450\n") << result;
+    EXPECT_THAT(ReadFile(dir.path() / "out/result.csv"), HasSubstr("f49.txt,1,98\n"));
+  }
+  // Stored once, by content hash; nothing left half-uploaded.
+  EXPECT_EQ(redis_.Cli({"EVAL", "return #redis.call('KEYS', 'rexec:rexec:file:*')", "0"}),
+            "51\n");
+  EXPECT_EQ(redis_.Cli({"EVAL", "return #redis.call('KEYS', 'rexec:rexec:upload:*')", "0"}),
+            "0\n");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/worker_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace rexec::testing {
 namespace {
@@ -211,6 +212,19 @@ TEST_P(SandboxEscapeTest, AJobDoesNotOutliveItsWorker) {
   }
   EXPECT_FALSE(ProcessIsAlive(job)) << "the job " << job << " outlived its worker by 5 s";
   worker_.reset();  // nothing left to serve hello
+}
+
+// Its init holds a descriptor of the job's staging directory on the host while the job runs (to
+// copy the outputs out after it); neither the job nor /proc/1 may lead there.
+TEST_P(SandboxEscapeTest, AJobWithFilesCannotReachItsStagingDirectory) {
+  TempDir dir;
+  const std::string input = dir.Write("input.txt", "staged");
+  ProcessResult result =
+      RunSend({"--worker", worker_->address(), ProgramPath("escape/staging_descriptor.c"),
+               "--input", input + ":input.txt", "--output", "anything"});
+  EXPECT_EQ(result.exit_code, 0) << result;
+  EXPECT_THAT(result.stdout_text, HasSubstr("input: staged\n0 leaks\n")) << result;
+  EXPECT_THAT(result.stdout_text, Not(HasSubstr("LEAK"))) << result;
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, SandboxEscapeTest,

@@ -9,6 +9,7 @@
 #include "tests/integration/loopback.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/worker_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace rexec::testing {
 namespace {
@@ -63,6 +64,22 @@ TEST(WorkerMetricsTest, CountsJobsByOutcomeAndTimesCompilesAndRuns) {
   // The command's executor stays up for the next job.
   EXPECT_EQ(Sample(after, "rexec_executors_alive"), 1) << after;
   EXPECT_GE(Sample(after, "rexec_linked_modules"), 1) << after;
+}
+
+TEST(WorkerMetricsTest, CountsInputFileChecksAndUploads) {
+  WorkerProcess worker({"--metrics", "127.0.0.1:0"});
+  ASSERT_TRUE(worker.started()) << worker.log();
+  TempDir dir;
+  const std::string input = dir.Write("ten.txt", "0123456789");
+  for (int run = 0; run < 2; ++run) {
+    ProcessResult sent = RunSend({"--worker", worker.address(), ProgramPath("hello.cpp"),
+                                  "--input", input + ":ten.txt"});
+    EXPECT_EQ(sent.exit_code, 0) << sent;
+  }
+  std::string page = HttpGet(worker.metrics_port(), "/metrics");
+  EXPECT_EQ(Sample(page, "rexec_file_missing_checks_total"), 2) << page;
+  EXPECT_EQ(Sample(page, "rexec_file_upload_bytes_total"), 10) << page;
+  EXPECT_EQ(Sample(page, "rexec_file_store_bytes"), 10) << page;
 }
 
 TEST(WorkerMetricsTest, AnAddressInUseIsAClearErrorAtStart) {

@@ -104,6 +104,7 @@ class ProtocolClient {
   }
 
   wire::Worker::Client& worker() { return worker_; }
+  kj::WaitScope& wait_scope() { return rpc_.getWaitScope(); }
 
  private:
   wire::Worker::Client Login() {
@@ -217,6 +218,69 @@ TEST_F(WorkerProtocolTest, TooManyHashesInOneQueryAreRefused) {
   std::string hash(ContentHash::Of("any").bytes());
   for (unsigned i = 0; i < modules.size(); ++i) modules.set(i, AsData(hash));
   EXPECT_THAT(client_->Refusal(request), HasSubstr("too many hashes"));
+}
+
+// A job's files are checked by the worker too, whoever sent them.
+TEST_F(WorkerProtocolTest, InputAndOutputPathsThatCouldLeaveTheWorkingDirectoryAreRefused) {
+  const std::string hash(ContentHash::Of("any").bytes());
+  auto refusal = [&](const std::vector<std::string>& inputs,
+                     const std::vector<std::string>& outputs) {
+    auto request = client_->worker().runRequest();
+    auto job = request.getJob();
+    job.setModule(AsData(hash));
+    job.getEntry().initProgram().setName("protocol-test");
+    auto wire_inputs = job.initInputs(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      wire_inputs[i].setPath(inputs[i]);
+      wire_inputs[i].setHash(AsData(hash));
+      wire_inputs[i].setSize(3);
+    }
+    auto wire_outputs = job.initOutputs(outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) wire_outputs.set(i, outputs[i]);
+    return client_->Refusal(request);
+  };
+  EXPECT_THAT(refusal({"/etc/passwd"}, {}), HasSubstr("is absolute"));
+  EXPECT_THAT(refusal({"../x"}, {}), HasSubstr("'..' component"));
+  EXPECT_THAT(refusal({"a/../../x"}, {}), HasSubstr("'..' component"));
+  EXPECT_THAT(refusal({"a//b"}, {}), HasSubstr("empty or '.' component"));
+  EXPECT_THAT(refusal({"a", "a"}, {}), HasSubstr("given twice"));
+  EXPECT_THAT(refusal({"a", "a/b"}, {}), HasSubstr("below another input that is a file"));
+  EXPECT_THAT(refusal({}, {"/tmp/out"}), HasSubstr("is absolute"));
+  EXPECT_THAT(refusal({}, {"out/../../x"}), HasSubstr("'..' component"));
+  EXPECT_THAT(refusal({}, {"out", "out/a.csv"}), HasSubstr("output paths overlap"));
+
+  auto command = client_->worker().runRequest();
+  command.getJob().setModule(AsData(hash));
+  command.getJob().getEntry().initCommand().setName("Any");
+  command.getJob().initOutputs(1).set(0, "out");
+  EXPECT_THAT(client_->Refusal(command), HasSubstr("files are for programs"));
+}
+
+TEST_F(WorkerProtocolTest, UploadedFileWhoseContentsDoNotMatchItsHashIsRefused) {
+  auto start = client_->worker().uploadFileRequest();
+  start.setHash(AsData(ContentHash::Of("abc").bytes()));
+  start.setSize(3);
+  wire::FileSink::Client sink = start.send().getSink();
+  auto write = sink.writeRequest();
+  write.setData(AsData("xyz"));
+  EXPECT_EQ(client_->Refusal(write), "");
+  auto done = sink.doneRequest();
+  EXPECT_THAT(client_->Refusal(done), HasSubstr("does not match its hash"));
+
+  auto missing = client_->worker().findMissingFilesRequest();
+  missing.initFiles(1).set(0, AsData(ContentHash::Of("abc").bytes()));
+  auto response = missing.send().wait(client_->wait_scope());
+  EXPECT_EQ(response.getMissing().size(), 1u);
+}
+
+TEST_F(WorkerProtocolTest, UploadedFileLongerThanAnnouncedIsRefused) {
+  auto start = client_->worker().uploadFileRequest();
+  start.setHash(AsData(ContentHash::Of("abc").bytes()));
+  start.setSize(3);
+  wire::FileSink::Client sink = start.send().getSink();
+  auto write = sink.writeRequest();
+  write.setData(AsData("abcd"));
+  EXPECT_THAT(client_->Refusal(write), HasSubstr("larger than the 3 bytes announced"));
 }
 
 // A client's JobIo that answers each stdin read with more than was asked for, or with an error.

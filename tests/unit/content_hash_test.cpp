@@ -39,5 +39,13 @@ TEST(ContentHasherTest, PartsAreLengthPrefixed) {
             ContentHasher().Add("ab").Add("c").Finish());
 }
 
+TEST(ContentStreamHasherTest, PiecesHashLikeTheWhole) {
+  ContentStreamHasher hasher;
+  hasher.Update("a file ");
+  hasher.Update("");
+  hasher.Update("in pieces");
+  EXPECT_EQ(hasher.Finish(), ContentHash::Of("a file in pieces"));
+}
+
 }  // namespace
 }  // namespace rexec
