@@ -64,16 +64,18 @@ ContentHasher& ContentHasher::Add(std::string_view part) {
 ContentHash ContentHasher::Finish() const { return Finalize(state_->hasher); }
 
 struct ContentStreamHasher::State {
-  llvm::BLAKE3 hasher;
+  llvm_blake3_hasher hasher;
 };
 
-ContentStreamHasher::ContentStreamHasher() : state_(std::make_unique<State>()) {}
+ContentStreamHasher::ContentStreamHasher() : state_(std::make_unique<State>()) {
+  llvm_blake3_hasher_init(&state_->hasher);
+}
 ContentStreamHasher::~ContentStreamHasher() = default;
 
 void ContentStreamHasher::Update(std::string_view bytes) {
-  state_->hasher.update(llvm::StringRef(bytes.data(), bytes.size()));
+  llvm_blake3_hasher_update(&state_->hasher, bytes.data(), bytes.size());
 }
 
-ContentHash ContentStreamHasher::Finish() const { return FromResult(state_->hasher.final()); }
+ContentHash ContentStreamHasher::Finish() const { return Finalize(state_->hasher); }
 
 }  // namespace rexec
