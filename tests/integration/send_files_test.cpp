@@ -83,11 +83,13 @@ class SendFilesTest : public ::testing::TestWithParam<bool> {
 
   // The program run natively in `directory`: what rexec must reproduce.
   static ProcessResult RunNative(const std::string& binary, const std::string& directory,
-                                 const std::vector<std::string>& args) {
+                                 const std::vector<std::string>& args,
+                                 std::string stdin_data = "") {
     std::vector<std::string> command = {binary};
     command.insert(command.end(), args.begin(), args.end());
     ProcessOptions options;
     options.working_dir = directory;
+    options.stdin_data = std::move(stdin_data);
     return RunProcess(command, options);
   }
 
@@ -130,6 +132,33 @@ TEST_P(SendFilesTest, InterpreterRunsAScriptThatIncludesAnotherLikeNatively) {
     EXPECT_EQ(remote.stdout_text, expected.stdout_text) << remote;
     EXPECT_EQ(remote.stderr_text, expected.stderr_text) << remote;
   }
+}
+
+// A filter: its text on stdin, its options as arguments, one of them naming a data file.
+TEST_P(SendFilesTest, FilterReadsStdinAndTakesOptionsLikeNatively) {
+  const std::string dir = ProgramPath("files/wordfreq");
+  const std::string native = (temp_.path() / "wordfreq").string();
+  CompileNatively(dir, {"wordfreq.cpp"}, native);
+  const std::string text = ReadFile(fs::path(dir) / "text.txt");
+  ASSERT_FALSE(text.empty());
+  const std::vector<std::vector<std::string>> runs = {
+      {"-n", "3", "--ignore-case", "--stopwords", "stopwords.txt"},
+      {"--min-length", "6"},
+      {"--bogus"},
+      {"--stopwords", "missing.txt"},
+  };
+  for (const std::vector<std::string>& args : runs) {
+    SCOPED_TRACE(args.front());
+    ProcessResult expected = RunNative(native, dir, args, text);
+    std::vector<std::string> send = {"wordfreq.cpp", "--input", "stopwords.txt", "--"};
+    send.insert(send.end(), args.begin(), args.end());
+    ProcessResult remote = Send(dir, send, text);
+    EXPECT_EQ(remote.exit_code, expected.exit_code) << remote;
+    EXPECT_EQ(remote.stdout_text, expected.stdout_text) << remote;
+    EXPECT_EQ(remote.stderr_text, expected.stderr_text) << remote;
+  }
+  EXPECT_EQ(RunNative(native, dir, {"-n", "1"}, "").exit_code, 1);  // no words: its own code
+  EXPECT_THAT(RunNative(native, dir, runs[0], text).stdout_text, HasSubstr("10\twas\n"));
 }
 
 TEST_P(SendFilesTest, SourceColonDestinationPlacesAFileElsewhere) {
