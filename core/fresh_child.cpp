@@ -21,15 +21,16 @@ bool PlaceDescriptors(std::span<const int> fds) {
   return true;
 }
 
-void ResetSignalHandling() {
+void ResetSignalHandling(int keep_blocked) {
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
     sigaction(signal_number, &default_action, nullptr);
   }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  if (keep_blocked != 0) sigaddset(&blocked, keep_blocked);
+  sigprocmask(SIG_SETMASK, &blocked, nullptr);
 }
 
 }  // namespace rexec

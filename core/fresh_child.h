@@ -11,8 +11,8 @@ namespace rexec {
 // False if a descriptor could not be duplicated.
 bool PlaceDescriptors(std::span<const int> fds);
 
-// Default handling for every signal and none blocked: what the parent ignored or caught must not
-// carry over.
-void ResetSignalHandling();
+// Default handling for every signal and none blocked but `keep_blocked` (0: none): what the parent
+// ignored or caught must not carry over.
+void ResetSignalHandling(int keep_blocked = 0);
 
 }  // namespace rexec

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -23,6 +24,7 @@
 #include "runtime/jit/jit_session.h"
 #include "runtime/jit/template_protocol.h"
 #include "runtime/sandbox/sandbox_entry.h"
+#include "runtime/sandbox/template_sandbox.h"
 
 extern char** environ;
 
@@ -118,20 +120,27 @@ void StartUnsandboxedJob(int status_fd) {
 // The forked child: places the job's descriptors, enters its sandbox and runs it. Runs on the
 // template's stack; noexcept makes an exception escaping user code std::terminate, exactly as in
 // a native program whose main() throws.
+// Sandboxed, it is the job's init already (TemplateSandbox::ForkJobInit), with SIGTERM blocked
+// until init can act on it; `template_pidfd` then tells whether the template is still there.
 [[noreturn]] void RunJob(const LinkedModule& module, const TemplateServerOptions& options,
                          const LaunchRequest& request, const int (&fds)[kMaxLaunchDescriptors],
-                         pid_t template_pid) noexcept {
+                         pid_t template_pid, int template_pidfd) noexcept {
   const bool has_staging = request.has_staging != 0;
   const size_t count = kLaunchDescriptors + (has_staging ? 1 : 0);
-  if (!PlaceDescriptors({fds, count})) _exit(127);
-  close_range(static_cast<unsigned>(count), ~0U, 0);
-  ResetSignalHandling();
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != template_pid) _exit(127);  // the template died before PDEATHSIG was armed
+  int placed[kMaxLaunchDescriptors + 1];
+  std::copy(fds, fds + count, placed);
+  placed[count] = template_pidfd;  // kept above the job's own, for init alone
+  const bool sandboxed = options.sandbox != nullptr;
+  if (!PlaceDescriptors({placed, sandboxed ? count + 1 : count})) _exit(127);
+  close_range(static_cast<unsigned>(sandboxed ? count + 1 : count), ~0U, 0);
+  ResetSignalHandling(sandboxed ? SIGTERM : 0);
 
-  if (options.sandbox != nullptr) {
-    options.sandbox->EnterJob(kStatusFd, has_staging ? kStagingFd : -1);
+  if (sandboxed) {
+    options.sandbox->EnterJobAsInit(kStatusFd, has_staging ? kStagingFd : -1,
+                                    static_cast<int>(count));
   } else {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != template_pid) _exit(127);  // the template died before PDEATHSIG was armed
     StartUnsandboxedJob(kStatusFd);
     // Unsandboxed, the job works in a copy of its files the worker made (exec/job_files.h).
     if (has_staging) {
@@ -227,6 +236,11 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
   sigemptyset(&child_signal);
   sigaddset(&child_signal, SIGCHLD);
   const pid_t self = getpid();
+  // How a sandboxed job's init, whose parent is outside its pid namespace, tells that the
+  // template is still there.
+  const int self_pidfd =
+      options.sandbox != nullptr ? static_cast<int>(syscall(SYS_pidfd_open, self, 0)) : -1;
+  if (options.sandbox != nullptr && self_pidfd < 0) return 1;
   std::fflush(nullptr);  // or each job would flush the template's pending stdio output too
 
   LaunchRequest request;
@@ -235,8 +249,8 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
   while (ReceiveLaunch(channel, request, fds, received)) {
     // Until the job's pidfd is open, it must not be reaped (its pid could be reused).
     sigprocmask(SIG_BLOCK, &child_signal, nullptr);
-    const pid_t job = fork();
-    if (job == 0) RunJob(*module, options, request, fds, self);
+    const pid_t job = options.sandbox != nullptr ? TemplateSandbox::ForkJobInit() : fork();
+    if (job == 0) RunJob(*module, options, request, fds, self, self_pidfd);
     int error = job < 0 ? errno : 0;
     int pidfd = -1;
     if (job > 0) {

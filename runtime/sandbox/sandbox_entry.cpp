@@ -48,10 +48,14 @@ void CloseAllBut(int keep, int also = -1) {
   close_range(first, ~0U, 0);
 }
 
-// The shim's one child (the job's init): what SIGTERM to the shim kills.
-volatile pid_t shim_child = 0;
+// What SIGTERM to a shim or an init kills: the shim's init, or init's job.
+volatile pid_t child_to_stop = 0;
 
-void KillShimChild(int) { kill(shim_child, SIGKILL); }
+// From outside the namespace only (si_pid is 0 then): the job signalling its init, which
+// ignores signals without a handler, must not turn into killing itself.
+void KillChildToStop(int, siginfo_t* info, void*) {
+  if (getpid() != 1 || info->si_pid == 0) kill(child_to_stop, SIGKILL);
+}
 
 // Outside the job's namespaces: waits for the namespace's init and passes on the job's wait
 // status (reported by init on `job_status`), as described at StartJobTree.
@@ -84,6 +88,7 @@ void EndLeftovers() {
 // with it, which ends every other process in the namespace.
 [[noreturn]] void RunInit(pid_t job, int job_status, int staging_fd) {
   CloseAllBut(job_status, staging_fd);
+  StopChildOnTerm(job);
   while (true) {
     int status = 0;
     pid_t ended = waitpid(-1, &status, 0);
@@ -118,10 +123,15 @@ bool SetLimit(int resource, rlim_t value) {
 }  // namespace
 
 void StopChildOnTerm(pid_t child) {
-  shim_child = child;
+  child_to_stop = child;
   struct sigaction stop {};
-  stop.sa_handler = &KillShimChild;
+  stop.sa_sigaction = &KillChildToStop;
+  stop.sa_flags = SA_SIGINFO;
   sigaction(SIGTERM, &stop, nullptr);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &term, nullptr);
 }
 
 void FailInChild(const char* step) {
@@ -148,31 +158,23 @@ void TakeJobIds() {
   if (setresuid(kJobUid, kJobUid, kJobUid) != 0) FailInChild("set the user id");
 }
 
-void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
-                  int status_fd, int staging_fd) {
-  if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
-    FailInChild("create namespaces");
-  }
-  int job_status[2];
-  if (pipe2(job_status, O_CLOEXEC) != 0) FailInChild("create a pipe");
-  const pid_t init = fork();
-  if (init < 0) FailInChild("fork the job's init");
-  if (init > 0) {
-    close(job_status[1]);
-    RunShim(init, job_status[0], status_fd);
-  }
+namespace {
 
-  // Init, pid 1 of the new namespace.
-  close(job_status[0]);
-  if (status_fd >= 0) close(status_fd);
+// The job's init, pid 1 of namespaces just made, until it forks the job: takes the job's ids,
+// checks that its parent is still there once it dies with it (`parent`: a descriptor that polls
+// as anything but writable once the parent is gone), builds the job's filesystem and moves its
+// input files in. Init then waits as RunInit; returns in the job, hardened.
+void EnterAsInit(View view, const SandboxOptions& options, const SyscallFilter& filter,
+                 int report_fd, int staging_fd, int parent) {
   TakeJobIds();
   // Init holds the staging directory's descriptor, a way out of the sandbox's view: the job
   // must not reach it through /proc or ptrace, which a process that is not dumpable prevents.
   if (staging_fd >= 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  // After the change of ids, which clears it: init dies with the shim, and the namespace with it.
+  // After the change of ids, which clears it: init dies with its parent, the namespace with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  pollfd shim{job_status[1], POLLOUT, 0};
-  if (poll(&shim, 1, 0) < 0 || (shim.revents & POLLERR) != 0) _exit(126);  // shim already gone
+  pollfd parent_state{parent, POLLIN | POLLOUT, 0};
+  if (poll(&parent_state, 1, 0) < 0 || (parent_state.revents & ~POLLOUT) != 0) _exit(126);
+  if (parent != report_fd) close(parent);
   if (view == View::kBuildWhole) {
     if (const char* failed = BuildSystemView()) FailInChild(failed);
   }
@@ -188,12 +190,15 @@ void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter&
   sethostname("rexec", 5);
   const pid_t job = fork();
   if (job < 0) FailInChild("fork the job");
-  if (job > 0) RunInit(job, job_status[1], staging_fd);
+  if (job > 0) RunInit(job, report_fd, staging_fd);
 
   // The job.
-  close(job_status[1]);
+  close(report_fd);
   if (staging_fd >= 0) close(staging_fd);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);  // ForkJobInit's child blocked SIGTERM
   if (!DropCapabilities()) FailInChild("drop capabilities");
   if (!SetLimit(RLIMIT_NPROC, options.max_processes) ||
       !SetLimit(RLIMIT_NOFILE, options.max_open_files) ||
@@ -205,6 +210,45 @@ void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter&
   // from it; a native program is dumpable (no core is written: RLIMIT_CORE is 0).
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (!filter.Install()) FailInChild("install the seccomp filter");
+}
+
+}  // namespace
+
+void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
+                  int status_fd, int staging_fd) {
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+    FailInChild("create namespaces");
+  }
+  int job_status[2];
+  if (pipe2(job_status, O_CLOEXEC) != 0) FailInChild("create a pipe");
+  const pid_t init = fork();
+  if (init < 0) FailInChild("fork the job's init");
+  if (init > 0) {
+    close(job_status[1]);
+    RunShim(init, job_status[0], status_fd);
+  }
+  close(job_status[0]);
+  if (status_fd >= 0) close(status_fd);
+  // The status pipe is the shim's: it polls as an error once the shim is gone.
+  EnterAsInit(view, options, filter, job_status[1], staging_fd, job_status[1]);
+}
+
+pid_t ForkJobInit() {
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigset_t before;
+  sigprocmask(SIG_BLOCK, &term, &before);
+  const long pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                                          SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid != 0) sigprocmask(SIG_SETMASK, &before, nullptr);
+  return static_cast<pid_t>(pid);
+}
+
+void EnterJobAsInit(const SandboxOptions& options, const SyscallFilter& filter, int status_fd,
+                    int staging_fd, int parent_pidfd) {
+  // A pidfd polls readable once its process has ended.
+  EnterAsInit(View::kScratchOnly, options, filter, status_fd, staging_fd, parent_pidfd);
 }
 
 }  // namespace rexec::sandbox_entry

@@ -10,8 +10,9 @@ namespace rexec::sandbox_entry {
 
 [[noreturn]] void FailInChild(const char* step);
 
-// Makes SIGTERM to the calling shim SIGKILL its `child` (the job's init, or the job): how the
-// worker ends a job, leaving the shim to clean up and report.
+// Makes SIGTERM to the calling process SIGKILL its `child` (the job's init, or the job): how the
+// worker ends a job, leaving the caller (a shim, or init) to clean up and report. Unblocks
+// SIGTERM.
 void StopChildOnTerm(pid_t child);
 
 // Joins the user and network namespaces every job shares; the process gains capabilities over
@@ -37,5 +38,22 @@ enum class View {
 // never holds it.
 void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
                   int status_fd, int staging_fd = -1);
+
+// For a caller that waits for its jobs itself (a module template), one process fewer per job:
+// forks a child that is already init (pid 1) of its own mount, pid, ipc and uts namespaces, as
+// clone(2) can make it, instead of a shim that makes them and forks init. Returns as fork()
+// does. The caller must be single-threaded: the kernel's clone skips glibc's fork bookkeeping,
+// so the child makes only async-signal-safe calls until EnterJobAsInit forks the job (with
+// glibc's fork). SIGTERM is blocked in the child until init can act on it: to the init of a
+// pid namespace, a signal without a handler is dropped, not delivered.
+pid_t ForkJobInit();
+
+// In the child of ForkJobInit: StartJobTree's init, whose parent is the caller of ForkJobInit.
+// Returns in the job. Init writes the job's wait status (an int) to `status_fd` and exits when
+// the job has ended, which ends every other process of the namespace; SIGTERM to init kills the
+// job first. `parent_pidfd`, a pidfd of the forking process, proves the parent is still there
+// once init dies with it (PR_SET_PDEATHSIG); init closes it.
+void EnterJobAsInit(const SandboxOptions& options, const SyscallFilter& filter, int status_fd,
+                    int staging_fd, int parent_pidfd);
 
 }  // namespace rexec::sandbox_entry

@@ -26,9 +26,10 @@ absl::StatusOr<TemplateSandbox> TemplateSandbox::Enter(int user_namespace, int n
   return TemplateSandbox(options, *std::move(filter));
 }
 
-void TemplateSandbox::EnterJob(int status_fd, int staging_fd) const {
-  sandbox_entry::StartJobTree(sandbox_entry::View::kScratchOnly, options_, filter_, status_fd,
-                              staging_fd);
+pid_t TemplateSandbox::ForkJobInit() { return sandbox_entry::ForkJobInit(); }
+
+void TemplateSandbox::EnterJobAsInit(int status_fd, int staging_fd, int template_pidfd) const {
+  sandbox_entry::EnterJobAsInit(options_, filter_, status_fd, staging_fd, template_pidfd);
 }
 
 }  // namespace rexec

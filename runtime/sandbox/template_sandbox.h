@@ -20,11 +20,15 @@ class TemplateSandbox {
   static absl::StatusOr<TemplateSandbox> Enter(int user_namespace, int network_namespace,
                                                const SandboxOptions& options);
 
-  // In a process forked from the template: starts the job's own namespaces and returns in the
-  // job; the calling process stays outside as its shim and writes the job's wait status (an
-  // int) to `status_fd` (sandbox_entry.h's StartJobTree), and with a `staging_fd` (else -1) its
-  // init moves the job's files in and out. Async-signal-safe.
-  void EnterJob(int status_fd, int staging_fd) const;
+  // Forks the job's init, already in the job's own namespaces (sandbox_entry.h's ForkJobInit):
+  // returns as fork() does.
+  static pid_t ForkJobInit();
+
+  // In the child of ForkJobInit: returns in the job; init writes the job's wait status (an int)
+  // to `status_fd`, and with a `staging_fd` (else -1) moves the job's files in and out.
+  // `template_pidfd`: a pidfd of the template (sandbox_entry.h's EnterJobAsInit).
+  // Async-signal-safe.
+  void EnterJobAsInit(int status_fd, int staging_fd, int template_pidfd) const;
 
  private:
   TemplateSandbox(SandboxOptions options, SyscallFilter filter)
