@@ -228,13 +228,18 @@ TEST(EmbeddedWorkerTest, TokenIsRequiredWhenSet) {
   EXPECT_TRUE((*client)->Ping().ok());
 }
 
-TEST(LocalClientTest, RunsCommandsOnAWorkerInsideThisProcess) {
-  TempDir dir;
+// A client with a worker inside this process, whose cache is in `dir`.
+absl::StatusOr<std::unique_ptr<Client>> LocalClient(const TempDir& dir) {
   WorkerOptions worker_options;
   worker_options.cache_dir = (dir.path() / "cache").string();
   ClientOptions options;
   options.bitcode_cache_dir = "-";
-  auto client = Client::Local(worker_options, options);
+  return Client::Local(worker_options, options);
+}
+
+TEST(LocalClientTest, RunsCommandsOnAWorkerInsideThisProcess) {
+  TempDir dir;
+  auto client = LocalClient(dir);
   ASSERT_TRUE(client.ok()) << client.status();
   auto module = (*client)->Compile({ProgramPath("commands/sample_commands.cpp")}, {});
   ASSERT_TRUE(module.ok()) << module.status();
@@ -269,11 +274,7 @@ TEST_F(ClientApiTest, LibraryTheWorkerLacksFailsTheJobAtTheLibraryStage) {
 
 TEST(LocalClientTest, RunProgramTakesFilesAlongAndBringsOutputsBack) {
   TempDir dir;
-  WorkerOptions worker_options;
-  worker_options.cache_dir = (dir.path() / "cache").string();
-  ClientOptions options;
-  options.bitcode_cache_dir = "-";
-  auto client = Client::Local(worker_options, options);
+  auto client = LocalClient(dir);
   ASSERT_TRUE(client.ok()) << client.status();
   auto module = (*client)->Compile({ProgramPath("files/sim/sim.cpp")}, {});
   ASSERT_TRUE(module.ok()) << module.status();
