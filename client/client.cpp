@@ -235,50 +235,21 @@ class Client::Impl {
     if (!module.has_main) {
       return absl::InvalidArgumentError("the module has no main() to run as a program");
     }
-    std::vector<InputTreeFile> inputs;
-    std::vector<std::string> outputs;
-    if (!files.empty()) {
-      absl::StatusOr<std::vector<InputTreeFile>> tree = BuildInputTree(files.inputs);
-      if (!tree.ok()) return tree.status();
-      inputs = *std::move(tree);
-      absl::StatusOr<std::vector<std::string>> checked = CheckOutputPaths(files.outputs);
-      if (!checked.ok()) return checked.status();
-      outputs = *std::move(checked);
-      absl::Status uploaded = Call([this, &inputs] { return UploadMissingFiles(inputs); },
-                                   LostConnectionMessage());
-      if (!uploaded.ok()) return uploaded;
-    }
     JobFiller fill = [&](wire::Job::Builder job) {
       FillCommon(module, limits, job);
       auto program = job.initEntry().initProgram();
       program.setName(name);
       auto list = program.initArgs(args.size());
       for (size_t i = 0; i < args.size(); ++i) list.set(i, args[i]);
-      if (files.empty()) return;
-      auto wire_inputs = job.initInputs(inputs.size());
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        wire_inputs[i].setPath(inputs[i].path);
-        wire_inputs[i].setHash(AsData(inputs[i].hash.bytes()));
-        wire_inputs[i].setSize(inputs[i].size);
-      }
-      auto wire_outputs = job.initOutputs(outputs.size());
-      for (size_t i = 0; i < outputs.size(); ++i) wire_outputs.set(i, outputs[i]);
-      job.setMaxOutputFileBytes(files.max_output_bytes);
     };
-    absl::StatusOr<JobReport> report = RunAndWait(Borrowed(module), std::move(fill), streams);
-    if (report.ok() && !files.output_directory.empty()) {
-      for (std::string& problem :
-           WriteOutputFiles(report->output_files, outputs, files.output_directory)) {
-        report->output_problems.push_back(std::move(problem));
-      }
-    }
-    return report;
+    return RunWithFiles(module, std::move(fill), streams, files);
   }
 
   absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
                                        const std::string& state, JobLimitsRequest limits,
-                                       std::optional<ProgramStreams> streams) {
-    return RunAndWait(Borrowed(module), CommandFiller(module, name, state, limits), streams);
+                                       std::optional<ProgramStreams> streams,
+                                       const JobFiles& files) {
+    return RunWithFiles(module, CommandFiller(module, name, state, limits), streams, files);
   }
 
   void SubmitCommand(const Module& module, const std::string& name, std::string state,
@@ -469,6 +440,41 @@ class Client::Impl {
       command.setName(name);
       command.setState(AsData(state));
     };
+  }
+
+  // Runs the job `fill` describes with `files`: inputs checked and uploaded first, outputs
+  // written to files.output_directory after.
+  absl::StatusOr<JobReport> RunWithFiles(const Module& module, JobFiller fill,
+                                         std::optional<ProgramStreams> streams,
+                                         const JobFiles& files) {
+    if (files.empty()) return RunAndWait(Borrowed(module), std::move(fill), streams);
+    absl::StatusOr<std::vector<InputTreeFile>> inputs = BuildInputTree(files.inputs);
+    if (!inputs.ok()) return inputs.status();
+    absl::StatusOr<std::vector<std::string>> outputs = CheckOutputPaths(files.outputs);
+    if (!outputs.ok()) return outputs.status();
+    absl::Status uploaded = Call([this, &inputs] { return UploadMissingFiles(*inputs); },
+                                 LostConnectionMessage());
+    if (!uploaded.ok()) return uploaded;
+    JobFiller with_files = [&](wire::Job::Builder job) {
+      fill(job);
+      auto wire_inputs = job.initInputs(inputs->size());
+      for (size_t i = 0; i < inputs->size(); ++i) {
+        wire_inputs[i].setPath((*inputs)[i].path);
+        wire_inputs[i].setHash(AsData((*inputs)[i].hash.bytes()));
+        wire_inputs[i].setSize((*inputs)[i].size);
+      }
+      auto wire_outputs = job.initOutputs(outputs->size());
+      for (size_t i = 0; i < outputs->size(); ++i) wire_outputs.set(i, (*outputs)[i]);
+      job.setMaxOutputFileBytes(files.max_output_bytes);
+    };
+    absl::StatusOr<JobReport> report = RunAndWait(Borrowed(module), std::move(with_files), streams);
+    if (report.ok() && !files.output_directory.empty()) {
+      for (std::string& problem :
+           WriteOutputFiles(report->output_files, *outputs, files.output_directory)) {
+        report->output_problems.push_back(std::move(problem));
+      }
+    }
+    return report;
   }
 
   absl::StatusOr<JobReport> RunAndWait(std::shared_ptr<const Module> module, JobFiller fill,
@@ -782,13 +788,19 @@ void Client::SubmitPing(std::function<void(absl::Status)> done) {
 
 absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
                                              const std::string& state, JobLimitsRequest limits) {
-  return impl_->RunCommand(module, name, state, limits, std::nullopt);
+  return impl_->RunCommand(module, name, state, limits, std::nullopt, {});
 }
 
 absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
                                              const std::string& state, JobLimitsRequest limits,
-                                             ProgramStreams streams) {
-  return impl_->RunCommand(module, name, state, limits, streams);
+                                             ProgramStreams streams, const JobFiles& files) {
+  return impl_->RunCommand(module, name, state, limits, streams, files);
+}
+
+absl::StatusOr<JobReport> Client::RunCommand(const Module& module, const std::string& name,
+                                             const std::string& state, JobLimitsRequest limits,
+                                             const JobFiles& files) {
+  return impl_->RunCommand(module, name, state, limits, std::nullopt, files);
 }
 
 void Client::SubmitCommand(const Module& module, const std::string& name, std::string state,

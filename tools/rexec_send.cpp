@@ -59,7 +59,7 @@ options:
   --no-cache           compile even if the bitcode cache has this module
   -v, --verbose        print each stage and its time to stderr
 
-files (programs):
+files (programs, and commands, which then run on an executor of their own):
   --input PATH[:DEST]  a file or directory the program finds in its working directory, at PATH
                        (at DEST if given; relative, no '..'). Inside a directory, links are
                        followed only to files within it. Only files the worker lacks are
@@ -260,6 +260,9 @@ int ReportFailure(const absl::Status& status) {
 // Prints how the job ended, if not normally, and returns the exit code for it.
 int Finish(const SendOptions& options, const rexec::JobReport& report, uint64_t compile_us,
            bool cache_hit) {
+  for (const std::string& problem : report.output_problems) {
+    std::cerr << "rexec: " << problem << "\n";
+  }
   if (options.verbose) PrintTimings(report.timings, compile_us, cache_hit);
   if (std::string description = report.Describe(); !description.empty()) {
     std::cerr << "rexec: " << description << "\n";
@@ -275,11 +278,13 @@ int RunCommand(rexec::Client& client, const rexec::Module& module, const SendOpt
       rexec::StateFromAssignments(**command, options.assignments);
   if (!state.ok()) return Fail(kExitRexecFailure, std::string(state.status().message()));
 
-  // Output streams as it is written, as a program's does; a command's input is its state, so its
-  // stdin stays empty.
+  // Output streams as it is written, as a program's does; a command's input is its state (and
+  // its files), so its stdin stays empty.
+  rexec::JobFiles files = options.files;
+  files.output_directory = ".";
   absl::StatusOr<rexec::JobReport> report = client.RunCommand(
       module, (*command)->name, *state, options.limits,
-      rexec::ProgramStreams{-1, STDOUT_FILENO, STDERR_FILENO});
+      rexec::ProgramStreams{-1, STDOUT_FILENO, STDERR_FILENO}, files);
   if (!report.ok()) return ReportFailure(report.status());
   // Every encoded state holds at least its fingerprint: an empty one means main() never
   // returned (the command called exit()), so there is no new state to show.
@@ -348,10 +353,6 @@ int main(int argc, char** argv) {
   }
   // A plain program runs as one unless a command was asked for; without main(), a command.
   if (options.wants_command() || !module->has_main) {
-    if (!options.files.empty()) {
-      return Fail(kExitRexecFailure,
-                  "--input and --output are for programs: a command's data travels in its state");
-    }
     if (module->commands.empty()) {
       return Fail(kExitRexecFailure, "the sources define no main() and no REXEC_COMMAND to run");
     }
@@ -367,8 +368,5 @@ int main(int argc, char** argv) {
       *module, options.program_args, {stdin_fd, STDOUT_FILENO, STDERR_FILENO}, options.limits,
       name, options.files);
   if (!report.ok()) return ReportFailure(report.status());
-  for (const std::string& problem : report->output_problems) {
-    std::cerr << "rexec: " << problem << "\n";
-  }
   return Finish(options, *report, compile_us, compile_report.cache_hit);
 }

@@ -257,7 +257,12 @@ class Client {
   // instead of returned in the report; its stdin is read from streams.stdin_fd.
   absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
                                        const std::string& state, JobLimitsRequest limits,
-                                       ProgramStreams streams);
+                                       ProgramStreams streams, const JobFiles& files = {});
+  // With files, as RunProgram takes them: the command runs in a working directory of its own,
+  // on an executor started for it alone (a warm executor's directory is shared between jobs).
+  absl::StatusOr<JobReport> RunCommand(const Module& module, const std::string& name,
+                                       const std::string& state, JobLimitsRequest limits,
+                                       const JobFiles& files);
   // Starts the job and returns at once; `done` is called (on the client's own thread) when it
   // ends. Many jobs may be in flight on one connection.
   void SubmitCommand(const Module& module, const std::string& name, std::string state,
@@ -271,6 +276,14 @@ class Client {
                                 JobLimitsRequest limits = {}) {
     return ToResult(command, RunCommand(module, command_traits<T>::name, encode_state(command),
                                         limits));
+  }
+
+  // Run with files (JobFiles, as for RunProgram); the outputs are in result.report.
+  template <typename T>
+  absl::StatusOr<Result<T>> Run(const Module& module, const T& command, JobLimitsRequest limits,
+                                const JobFiles& files) {
+    return ToResult(command, RunCommand(module, command_traits<T>::name, encode_state(command),
+                                        limits, files));
   }
 
   // Like Run, without waiting: many jobs may be in flight on one connection.

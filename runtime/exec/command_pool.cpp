@@ -24,6 +24,9 @@ using command_protocol::ResponseHeader;
 using command_protocol::Status;
 
 constexpr uint64_t kMaxExceptionTextBytes = 1 << 20;
+// How long an executor of its own may take to end once its job has answered (its exit
+// handlers run, its init copies the outputs out) before it is killed.
+constexpr auto kAloneExitGrace = 10 * kj::SECONDS;
 
 uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
@@ -78,10 +81,10 @@ CommandPool::~CommandPool() noexcept(false) {
   }
 }
 
-absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn() {
+absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn(int staging_fd) {
   absl::StatusOr<kj::Own<ChildProcess>> child =
       ChildProcess::Launch(context_.io, context_.events, *module_,
-                           ModuleTemplate::JobKind::kExecutor, ChildLimits{});
+                           ModuleTemplate::JobKind::kExecutor, ChildLimits{}, staging_fd);
   if (!child.ok()) return child.status();
   auto executor = kj::heap<Executor>(*this);
   executor->process = kj::mv(*child);
@@ -186,6 +189,34 @@ kj::Promise<JobOutcome> CommandPool::Run(std::string name, std::string state,
                                       exception.getDescription().cStr());
           })
       .attach(kj::mv(job));
+}
+
+kj::Promise<JobOutcome> CommandPool::RunAlone(std::string name, std::string state,
+                                              const JobLimits& limits, JobIo& io,
+                                              int staging_fd) {
+  absl::StatusOr<kj::Own<Executor>> spawned = Spawn(staging_fd);
+  if (!spawned.ok()) {
+    return JobOutcome::Failed(JobOutcome::Stage::kStart,
+                              absl::StrCat("cannot start a command executor: ",
+                                           spawned.status().message()));
+  }
+  auto job = kj::heap<Job>(Job{kj::mv(name), kj::mv(state), limits, io});
+  Executor& executor = **spawned;
+  return RunOn(executor, *job)
+      .then([this, &executor](JobOutcome outcome) {
+        // Closing its channel ends it, as the end of a connection ends any executor.
+        executor.control = nullptr;
+        Executor* raw = &executor;
+        return executor.exit.addBranch()
+            .ignoreResult()
+            .exclusiveJoin(context_.timer.afterDelay(kAloneExitGrace).then([raw] {
+              raw->process->Kill();
+              return raw->exit.addBranch().ignoreResult();
+            }))
+            .catch_([](kj::Exception&&) {})
+            .then([outcome = kj::mv(outcome)]() mutable { return kj::mv(outcome); });
+      })
+      .attach(kj::mv(job), kj::mv(*spawned));
 }
 
 kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {

@@ -33,6 +33,13 @@ class CommandPool {
   kj::Promise<JobOutcome> Run(std::string name, std::string state, const JobLimits& limits,
                               JobIo& io);
 
+  // A job with files gets an executor of its own, started with the job's staging directory
+  // (exec/job_files.h) and ended with the job: the pool's warm executors share one working
+  // directory between jobs. Resolves once the executor has ended, so its init has copied the
+  // job's outputs out.
+  kj::Promise<JobOutcome> RunAlone(std::string name, std::string state, const JobLimits& limits,
+                                   JobIo& io, int staging_fd);
+
   size_t live_executors() const { return live_; }
 
  private:
@@ -43,7 +50,7 @@ class CommandPool {
   void Release(kj::Own<Executor> executor);
   void Retire(kj::Own<Executor> executor);
   void ExecutorGone();
-  absl::StatusOr<kj::Own<Executor>> Spawn();
+  absl::StatusOr<kj::Own<Executor>> Spawn(int staging_fd = -1);
   kj::Promise<JobOutcome> RunOn(Executor& executor, Job& job);
 
   ExecutionContext& context_;

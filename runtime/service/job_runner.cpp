@@ -158,11 +158,11 @@ void FillOutputs(const FetchedOutputs& fetched, wire::JobResult::Builder results
   for (size_t i = 0; i < fetched.problems.size(); ++i) problems.set(i, fetched.problems[i]);
 }
 
-// Runs a program with its files: staged before, outputs read after.
-kj::Promise<void> RunProgramWithFiles(WorkerState& state, std::shared_ptr<const ModuleTemplate> module,
-                                      std::vector<std::string> argv, const JobLimits& limits,
-                                      const JobFileRequest& files, kj::Own<JobIo> io,
-                                      BufferedJobIo* buffered, wire::JobResult::Builder results) {
+// Runs a job with its files: staged before `run` gets the staging directory's descriptor (-1
+// without files), outputs read into the result after the job has ended.
+kj::Promise<void> RunWithFiles(WorkerState& state, const JobFileRequest& files, kj::Own<JobIo> io,
+                               BufferedJobIo* buffered, wire::JobResult::Builder results,
+                               kj::Function<kj::Promise<JobOutcome>(JobIo&, int)> run) {
   std::unique_ptr<JobStaging> staging;
   if (!files.empty()) {
     std::optional<SandboxOwner> owner;
@@ -184,7 +184,7 @@ kj::Promise<void> RunProgramWithFiles(WorkerState& state, std::shared_ptr<const 
   }
   JobIo& job_io = *io;
   const int staging_fd = staging == nullptr ? -1 : staging->fd();
-  return RunProgram(state.execution, kj::mv(module), kj::mv(argv), limits, job_io, staging_fd)
+  return run(job_io, staging_fd)
       .then([&state, results, buffered, staging = std::move(staging)](JobOutcome outcome) {
         Finish(state, outcome, results, buffered);
         if (staging != nullptr) FillOutputs(staging->CollectOutputs(), results);
@@ -225,14 +225,30 @@ kj::Promise<void> LoadAndRun(WorkerState& state, CheckedJob checked, kj::Own<Job
             return kj::READY_NOW;
           }
           std::shared_ptr<CommandPool> pool = state.command_pools.For(module);
+          if (!files.empty()) {
+            CommandPool& pool_ref = *pool;
+            return RunWithFiles(state, files, kj::mv(io), buffered, results,
+                                [&pool_ref, command_name = kj::mv(command_name),
+                                 state_bytes = kj::mv(state_bytes),
+                                 limits](JobIo& job_io, int staging_fd) mutable {
+                                  return pool_ref.RunAlone(kj::mv(command_name),
+                                                           kj::mv(state_bytes), limits, job_io,
+                                                           staging_fd);
+                                })
+                .attach(kj::mv(pool));
+          }
           return pool->Run(command_name, kj::mv(state_bytes), limits, job_io)
               .then([&state, results, buffered](JobOutcome outcome) {
                 Finish(state, outcome, results, buffered);
               })
               .attach(kj::mv(io), kj::mv(pool));
         }
-        return RunProgramWithFiles(state, *loaded.module, kj::mv(argv), limits, files,
-                                   kj::mv(io), buffered, results);
+        return RunWithFiles(state, files, kj::mv(io), buffered, results,
+                            [&state, module = *loaded.module, argv = kj::mv(argv),
+                             limits](JobIo& job_io, int staging_fd) mutable {
+                              return RunProgram(state.execution, kj::mv(module), kj::mv(argv),
+                                                limits, job_io, staging_fd);
+                            });
       });
 }
 

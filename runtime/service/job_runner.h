@@ -8,8 +8,9 @@
 // the worker lacks, or a library shipped with it, is answered with `missingModule`, for the
 // sender to upload and ask again; a system library (-lNAME) it lacks fails the job at once
 // ("library not found: -lNAME").
-// A program's files are staged before it starts and its outputs read after it ends
-// (exec/job_files.h); an input the worker lost since the sender checked fails the job.
+// A job's files are staged before it starts and its outputs read after it ends
+// (exec/job_files.h); a command with files runs on an executor of its own. An input the worker
+// lost since the sender checked fails the job.
 #pragma once
 
 #include <kj/async.h>

@@ -169,10 +169,9 @@ CheckedJob CheckJob(wire::Job::Reader job, const WorkerOptions& options, bool ou
       auto command = job.getEntry().getCommand();
       KJ_REQUIRE(command.getState().size() <= options.max_state_bytes,
                  "command state larger than this worker accepts");
-      KJ_REQUIRE(!job.hasInputs() && !job.hasOutputs(),
-                 "input and output files are for programs: a command's data travels in its state");
       checked.command_name = command.getName();
       checked.state = std::string(AsStringView(command.getState()));
+      checked.files = CheckFiles(job, options);
       break;
     }
     default:

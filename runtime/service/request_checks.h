@@ -49,7 +49,7 @@ struct CheckedJob {
   // Without the runtime libraries (-lm, ...), which every job has; a system library's path is
   // not resolved yet.
   std::vector<LinkedLibrary> libraries;
-  JobFileRequest files;           // a program's inputs and outputs
+  JobFileRequest files;           // the job's inputs and outputs
 };
 
 // `output_in_result`: the job has no JobIo, so its output comes back inside the result and is

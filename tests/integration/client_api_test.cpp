@@ -10,6 +10,7 @@
 #include "tests/integration/send_command.h"
 #include "tests/integration/worker_process.h"
 #include "tests/programs/commands/sample_commands.h"
+#include "tests/programs/files/count_lines/count_lines.h"
 
 namespace rexec::testing {
 namespace {
@@ -299,6 +300,24 @@ TEST(LocalClientTest, RunProgramTakesFilesAlongAndBringsOutputsBack) {
   auto refused = (*client)->RunProgram(*module, {}, {-1, -1, -1}, {}, "sim", files);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.status().message(), HasSubstr("'..' component"));
+}
+
+TEST(LocalClientTest, RunTakesFilesForACommand) {
+  TempDir dir;
+  auto client = LocalClient(dir);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto module = (*client)->Compile({ProgramPath("files/count_lines/count_lines.cpp")}, {});
+  ASSERT_TRUE(module.ok()) << module.status();
+  JobFiles files;
+  files.inputs = {{dir.Write("lines.txt", "1\n2\n3\n4\n"), "data.txt"}};
+  files.outputs = {"report/count.txt"};
+  auto result = (*client)->Run(*module, CountLines{}, {}, files);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->stderr_text;
+  EXPECT_EQ(result->state.lines, 4);
+  EXPECT_EQ(result->stdout_text, "counted data.txt\n");
+  ASSERT_EQ(result->report.output_files.size(), 1u);
+  EXPECT_EQ(result->report.output_files[0].data, "data.txt: 4 lines\n");
 }
 
 }  // namespace

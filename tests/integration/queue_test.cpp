@@ -345,5 +345,20 @@ TEST_F(QueueTest, InputFilesTravelThroughRedisOnceAndOutputsComeBack) {
             "0\n");
 }
 
+TEST_F(QueueTest, ACommandTakesFilesThroughTheQueueToo) {
+  auto worker = StartWorker();
+  TempDir dir;
+  dir.Write("data.txt", "one\ntwo\n");
+  ProcessOptions options;
+  options.working_dir = dir.path();
+  ProcessResult result =
+      SendThroughQueue({ProgramPath("files/count_lines/count_lines.cpp"), "--input", "data.txt",
+                        "--output", "report", "--print-state"},
+                       options);
+  EXPECT_EQ(result.exit_code, 0) << result << worker->log();
+  EXPECT_THAT(result.stdout_text, HasSubstr("\"lines\": 2")) << result;
+  EXPECT_EQ(ReadFile(dir.path() / "report/count.txt"), "data.txt: 2 lines\n");
+}
+
 }  // namespace
 }  // namespace rexec::testing

@@ -161,6 +161,34 @@ TEST_P(SendFilesTest, FilterReadsStdinAndTakesOptionsLikeNatively) {
   EXPECT_THAT(RunNative(native, dir, runs[0], text).stdout_text, HasSubstr("10\twas\n"));
 }
 
+// A command with files runs on an executor of its own, in a working directory of its own: the
+// second job must not find the first one's report (the command would exit 3), and a command
+// without files still runs on the warm pool afterwards.
+TEST_P(SendFilesTest, ACommandTakesFilesAndBringsOutputsBack) {
+  const std::string source = ProgramPath("files/count_lines/count_lines.cpp");
+  fs::copy_file(ProgramPath("files/count_lines/data.txt"), temp_.path() / "data.txt");
+  temp_.Write("other.txt", "a\nb\n");
+  const std::string dir = temp_.path().string();
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    fs::remove_all(temp_.path() / "report");
+    ProcessResult result = Send(dir, {source, "--input", "data.txt", "--output", "report",
+                                      "--print-state"});
+    EXPECT_EQ(result.exit_code, 0) << result;
+    EXPECT_EQ(result.stdout_text,
+              "counted data.txt\n{\n  \"input\": \"data.txt\",\n  \"lines\": 3\n}\n")
+        << result;
+    EXPECT_EQ(ReadFile(temp_.path() / "report" / "count.txt"), "data.txt: 3 lines\n");
+  }
+  ProcessResult other = Send(dir, {source, "--input", "other.txt:data.txt", "--set",
+                                   "input=data.txt", "--print-state"});
+  EXPECT_EQ(other.exit_code, 0) << other;
+  EXPECT_THAT(other.stdout_text, HasSubstr("\"lines\": 2")) << other;
+  ProcessResult without = Send(dir, {source, "--set", "input=missing.txt"});
+  EXPECT_EQ(without.exit_code, 2) << without;
+  EXPECT_THAT(without.stderr_text, HasSubstr("cannot read missing.txt")) << without;
+}
+
 TEST_P(SendFilesTest, SourceColonDestinationPlacesAFileElsewhere) {
   const std::string dir = ProgramPath("files/calc");
   ProcessResult remote = Send(dir, {"calc.cpp", "--input", "main.calc:scripts/run.calc",

@@ -249,11 +249,12 @@ TEST_F(WorkerProtocolTest, InputAndOutputPathsThatCouldLeaveTheWorkingDirectoryA
   EXPECT_THAT(refusal({}, {"out/../../x"}), HasSubstr("'..' component"));
   EXPECT_THAT(refusal({}, {"out", "out/a.csv"}), HasSubstr("output paths overlap"));
 
+  // A command's files are checked the same way.
   auto command = client_->worker().runRequest();
   command.getJob().setModule(AsData(hash));
   command.getJob().getEntry().initCommand().setName("Any");
-  command.getJob().initOutputs(1).set(0, "out");
-  EXPECT_THAT(client_->Refusal(command), HasSubstr("files are for programs"));
+  command.getJob().initOutputs(1).set(0, "../out");
+  EXPECT_THAT(client_->Refusal(command), HasSubstr("'..' component"));
 }
 
 TEST_F(WorkerProtocolTest, UploadedFileWhoseContentsDoNotMatchItsHashIsRefused) {
