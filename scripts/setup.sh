@@ -13,6 +13,7 @@ PACKAGES=(
   redis-server libhiredis-dev
   libseccomp-dev
   openssl  # throwaway TLS certificates for the tests (scripts/make_test_certs.sh)
+  libssl-dev  # kj-tls is linked from its static archive, which names no libraries of its own
   python3-cloudpickle python3-redis
 )
 
