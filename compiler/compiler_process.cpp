@@ -2,11 +2,8 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -19,21 +16,6 @@ namespace {
 
 // The largest reply read: a module of this size is far past what any worker accepts.
 constexpr uint64_t kMaxReplyBytes = 2ull << 30;
-
-std::string DescribeEnd(int status) {
-  if (WIFSIGNALED(status)) {
-    return absl::StrCat("crashed with signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)),
-                        ")");
-  }
-  return absl::StrCat("exited with status ", WEXITSTATUS(status), " without an answer");
-}
-
-int AwaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
 
 Module ModuleOf(wire::CompiledModule::Reader compiled) {
   Module module;
@@ -84,9 +66,10 @@ absl::StatusOr<Module> Ask(capnp::MessageBuilder& request, std::string& diagnost
     // The compiler died before answering: how it ended is the message.
   }
   close(channel);
-  const int status = AwaitExit(compiler->pid);
+  const int status = AwaitHelperExit(compiler->pid);
   if (answer.has_value()) return *std::move(answer);
-  return absl::InternalError(absl::StrCat("the compiler ", *path, " ", DescribeEnd(status)));
+  return absl::InternalError(
+      absl::StrCat("the compiler ", *path, " ", DescribeHelperExit(status), " without an answer"));
 }
 
 }  // namespace

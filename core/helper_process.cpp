@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,6 +86,22 @@ absl::StatusOr<HelperProcess> StartHelperProcess(const HelperProcessSpec& spec) 
   channel[0] = -1;
   close_all();
   return started;
+}
+
+int AwaitHelperExit(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+std::string DescribeHelperExit(int status) {
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("crashed with signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)),
+                        ")");
+  }
+  if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
+  return "ended";
 }
 
 }  // namespace rexec

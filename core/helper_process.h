@@ -42,4 +42,11 @@ struct HelperProcess {
 
 absl::StatusOr<HelperProcess> StartHelperProcess(const HelperProcessSpec& spec);
 
+// Waits until the helper `pid` has ended (through EINTR) and returns its wait status.
+int AwaitHelperExit(pid_t pid);
+
+// How a helper ended, for messages: "crashed with signal 11 (Segmentation fault)" or "exited
+// with status 70".
+std::string DescribeHelperExit(int status);
+
 }  // namespace rexec

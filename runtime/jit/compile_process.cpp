@@ -1,7 +1,6 @@
 #include "runtime/jit/compile_process.h"
 
 #include <signal.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,15 +23,6 @@ constexpr uint64_t kMaxMessageBytes = 64 << 10;
 constexpr uint64_t kServerAddressSpace = 8ull << 30;
 
 void EnterSandbox(const void* sandbox) { static_cast<const Sandbox*>(sandbox)->EnterInChild(); }
-
-std::string DescribeWaitStatus(int status) {
-  if (WIFSIGNALED(status)) {
-    return absl::StrCat("crashed with signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)),
-                        ")");
-  }
-  if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
-  return "ended";
-}
 
 }  // namespace
 
@@ -107,11 +97,10 @@ std::string CompileProcess::Stop() {
   }
   if (reaped == 0) {
     kill(pid_, SIGKILL);
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    status = AwaitHelperExit(pid_);
   }
   pid_ = -1;
-  return DescribeWaitStatus(status);
+  return DescribeHelperExit(status);
 }
 
 absl::StatusOr<std::string> CompileProcess::Compile(std::string_view bitcode) {

@@ -106,8 +106,7 @@ ModuleTemplate::~ModuleTemplate() {
   if (channel_ >= 0) close(channel_);
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
-    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    AwaitHelperExit(pid_);
   }
 }
 
