@@ -6,13 +6,11 @@
 //   worker_memory HOST:PORT WORKER_PID
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <map>
 #include <string>
-#include <vector>
 
 #include "rexec/client.h"
+#include "tests/integration/process_tree.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -28,36 +26,16 @@ long StatusKiB(const std::string& pid, const std::string& field) {
 
 long ResidentKiB(const std::string& pid) { return StatusKiB(pid, "VmRSS"); }
 
-// Every process below `root`, found through each process's PPid.
-std::vector<std::string> Descendants(const std::string& root) {
-  std::multimap<std::string, std::string> children;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string pid = entry.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    long parent = StatusKiB(pid, "PPid");
-    if (parent > 0) children.emplace(std::to_string(parent), pid);
-  }
-  std::vector<std::string> found;
-  std::vector<std::string> pending = {root};
-  while (!pending.empty()) {
-    std::string pid = pending.back();
-    pending.pop_back();
-    auto [begin, end] = children.equal_range(pid);
-    for (auto it = begin; it != end; ++it) {
-      found.push_back(it->second);
-      pending.push_back(it->second);
-    }
-  }
-  return found;
-}
-
 // "N processes, M MiB": the worker's helpers and their anonymous memory.
 std::string Helpers(const std::string& worker) {
   long anonymous = 0;
-  std::vector<std::string> helpers = Descendants(worker);
-  for (const std::string& pid : helpers) anonymous += std::max(0L, StatusKiB(pid, "RssAnon"));
-  return std::to_string(helpers.size()) + " processes, " + std::to_string(anonymous / 1024) +
-         " MiB";
+  size_t helpers = 0;
+  for (pid_t pid : rexec::testing::ProcessTreeOf(std::stoi(worker))) {
+    if (std::to_string(pid) == worker) continue;
+    ++helpers;
+    anonymous += std::max(0L, StatusKiB(std::to_string(pid), "RssAnon"));
+  }
+  return std::to_string(helpers) + " processes, " + std::to_string(anonymous / 1024) + " MiB";
 }
 
 }  // namespace
