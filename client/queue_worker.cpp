@@ -38,6 +38,19 @@ constexpr uint64_t kDefaultMaxModuleBytes = 64ull << 20;
 constexpr uint64_t kDefaultMaxStateBytes = 16ull << 20;
 // A reply holds at most a result with buffered output and state; bound what we decode.
 constexpr uint64_t kMaxReplyWords = (256ull << 20) / 8;
+constexpr size_t kMaxHashesPerQuery = 4096;
+
+// Answers a findMissing question: the hashes of `asked` that are not `held`, in order.
+template <typename Results>
+void SetMissing(Results results, capnp::List<capnp::Data>::Reader asked,
+                kj::ArrayPtr<const bool> held) {
+  std::vector<capnp::Data::Reader> missing;
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (!held[i]) missing.push_back(asked[i]);
+  }
+  auto list = results.initMissing(missing.size());
+  for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
+}
 
 std::string_view AsStringView(kj::ArrayPtr<const kj::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
@@ -119,27 +132,17 @@ class QueueWorker final : public wire::Worker::Server {
 
   kj::Promise<void> findMissing(FindMissingContext context) override {
     auto modules = context.getParams().getModules();
-    KJ_REQUIRE(modules.size() <= 4096, "too many hashes in one query");
-    return Redis().then([this, context, modules](RedisConnection* redis) mutable {
-      kj::Vector<kj::Promise<RedisReply>> checks;
-      for (capnp::Data::Reader module : modules) {
-        std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(module));
-        KJ_REQUIRE(hash.has_value(), "a module hash must be 32 bytes");
-        checks.add(redis->CallOrThrow({"EXISTS", keys_.module(*hash)}));
+    KJ_REQUIRE(modules.size() <= kMaxHashesPerQuery, "too many hashes in one query");
+    auto keys = KJ_MAP(module, modules) {
+      std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(module));
+      KJ_REQUIRE(hash.has_value(), "a module hash must be 32 bytes");
+      return keys_.module(*hash);
+    };
+    return Held(kj::mv(keys)).then([this, context, modules](kj::Array<bool> held) mutable {
+      for (size_t i = 0; i < held.size(); ++i) {
+        if (held[i]) known_modules_.insert(std::string(AsStringView(modules[i])));
       }
-      return kj::joinPromises(checks.releaseAsArray())
-          .then([this, context, modules](kj::Array<RedisReply> present) mutable {
-            std::vector<capnp::Data::Reader> missing;
-            for (size_t i = 0; i < present.size(); ++i) {
-              if (present[i].value().integer() == 0) {
-                missing.push_back(modules[i]);
-              } else {
-                known_modules_.insert(std::string(AsStringView(modules[i])));
-              }
-            }
-            auto list = context.getResults().initMissing(missing.size());
-            for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
-          });
+      SetMissing(context.getResults(), modules, held);
     });
   }
 
@@ -163,23 +166,24 @@ class QueueWorker final : public wire::Worker::Server {
 
   kj::Promise<void> findMissingFiles(FindMissingFilesContext context) override {
     auto files = context.getParams().getFiles();
-    KJ_REQUIRE(files.size() <= 4096, "too many hashes in one query");
-    return Redis().then([this, context, files](RedisConnection* redis) mutable {
-      kj::Vector<kj::Promise<RedisReply>> checks;
-      for (capnp::Data::Reader file : files) {
-        std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(file));
-        KJ_REQUIRE(hash.has_value(), "a file hash must be 32 bytes");
-        checks.add(redis->CallOrThrow({"EXISTS", keys_.file(*hash)}));
-      }
-      return kj::joinPromises(checks.releaseAsArray())
-          .then([context, files](kj::Array<RedisReply> present) mutable {
-            std::vector<capnp::Data::Reader> missing;
-            for (size_t i = 0; i < present.size(); ++i) {
-              if (present[i].value().integer() == 0) missing.push_back(files[i]);
-            }
-            auto list = context.getResults().initMissing(missing.size());
-            for (size_t i = 0; i < missing.size(); ++i) list.set(i, missing[i]);
-          });
+    KJ_REQUIRE(files.size() <= kMaxHashesPerQuery, "too many hashes in one query");
+    auto keys = KJ_MAP(file, files) {
+      std::optional<ContentHash> hash = ContentHash::FromBytes(AsStringView(file));
+      KJ_REQUIRE(hash.has_value(), "a file hash must be 32 bytes");
+      return keys_.file(*hash);
+    };
+    return Held(kj::mv(keys)).then([context, files](kj::Array<bool> held) mutable {
+      SetMissing(context.getResults(), files, held);
+    });
+  }
+
+  // Whether Redis holds each of `keys` (one EXISTS each, pipelined), in order.
+  kj::Promise<kj::Array<bool>> Held(kj::Array<std::string> keys) {
+    return Redis().then([keys = kj::mv(keys)](RedisConnection* redis) {
+      auto checks = KJ_MAP(key, keys) { return redis->CallOrThrow({"EXISTS", key}); };
+      return kj::joinPromises(kj::mv(checks)).then([](kj::Array<RedisReply> present) {
+        return KJ_MAP(reply, present) { return reply.value().integer() != 0; };
+      });
     });
   }
 
