@@ -240,7 +240,8 @@ TEST(WorkerConnectionsTest, AtTheConnectionLimitTheConnectionIdleLongestMakesRoo
 }
 
 // With more clients than file descriptors, a new client is still served: the idle crowd gives
-// way instead of the new client hanging in the listen backlog.
+// way instead of the new client hanging in the listen backlog. Once the crowd is gone, the
+// worker still serves (it was never brought down).
 TEST(WorkerConnectionsTest, ANewClientIsServedWhileACrowdHoldsMoreConnectionsThanDescriptors) {
   WorkerProcess worker({}, /*max_open_files=*/64);
   ASSERT_TRUE(worker.started()) << worker.log();
@@ -249,9 +250,10 @@ TEST(WorkerConnectionsTest, ANewClientIsServedWhileACrowdHoldsMoreConnectionsTha
   for (int i = 0; i < 100; ++i) {
     if (int fd = ConnectLoopback(worker.port()); fd >= 0) crowd.push_back(fd);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the worker accepts them
   ExpectHelloRunsOn(worker);
   for (int fd : crowd) close(fd);
+  ExpectHelloRunsOn(worker);
 }
 
 TEST(WorkerLoginTest, WrongTokensAreLoggedAndSlowedForTheirPeerOnly) {

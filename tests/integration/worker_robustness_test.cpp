@@ -132,21 +132,6 @@ TEST_F(WorkerRobustnessTest, ClosedConnectionsReleaseTheirFileDescriptors) {
   EXPECT_LE(open_fds(), baseline + 2) << "the worker holds on to closed connections";
 }
 
-// Every client that connects costs the worker a file descriptor. A crowd larger than its limit
-// must be turned away (or kept waiting), never bring the worker down.
-TEST(WorkerOverloadTest, SurvivesMoreConnectionsThanItHasFileDescriptors) {
-  WorkerProcess worker({}, /*max_open_files=*/64);
-  ASSERT_TRUE(worker.started()) << worker.log();
-  ExpectHelloRunsOn(worker);
-  std::vector<int> crowd;
-  for (int i = 0; i < 100; ++i) {
-    if (int fd = ConnectLoopback(worker.port()); fd >= 0) crowd.push_back(fd);
-  }
-  std::this_thread::sleep_for(milliseconds(500));  // long enough for the worker to accept them
-  for (int fd : crowd) close(fd);
-  ExpectHelloRunsOn(worker);
-}
-
 TEST(WorkerLifecycleTest, StopsPromptlyOnSigtermEvenWithAClientConnected) {
   WorkerProcess worker;
   ASSERT_TRUE(worker.started()) << worker.log();
