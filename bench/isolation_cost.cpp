@@ -5,6 +5,7 @@
 // sandbox; and what starting a module's template costs, once per module.
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "bench/bench_stats.h"
 #include "bench/programs/trivial_command.h"
@@ -37,11 +38,14 @@ rexec::Module Compile(const std::string& source) {
   return *module;
 }
 
+// `pause`: idle time before each timed run, as between the jobs of a client that waits for each
+// result; a module template uses it to start the next job's processes.
 template <typename Job>
-double MedianMicros(int runs, Job job) {
+double MedianMicros(int runs, Job job, std::chrono::microseconds pause = {}) {
   for (int i = 0; i < runs / 10; ++i) job();
   std::vector<double> samples;
   for (int i = 0; i < runs; ++i) {
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
     auto before = Clock::now();
     job();
     samples.push_back(MicrosecondsBetween(before, Clock::now()));
@@ -112,15 +116,21 @@ int main() {
   };
   double executor = warm_executor(commands);
   double executor_sandboxed = warm_executor(commands_sandboxed);
-  double forked = MedianMicros(1000, [&] {
-    rexec::BufferedJobIo output;
-    rexec::RunProgram(context, program, {"p"}, {}, output).wait(io.waitScope);
-  });
+  // Back to back, each run also waits for the template to start the next run's processes; after
+  // a pause, as a client waiting for each result sees it, they are ready.
+  auto fresh_process = [&](const std::shared_ptr<const rexec::ModuleTemplate>& module,
+                           std::chrono::microseconds pause) {
+    return MedianMicros(1000, [&] {
+      rexec::BufferedJobIo output;
+      rexec::RunProgram(context, module, {"p"}, {}, output).wait(io.waitScope);
+    }, pause);
+  };
+  constexpr std::chrono::milliseconds kPause{3};
+  double forked = fresh_process(program, {});
+  double forked_paused = fresh_process(program, kPause);
   // The product's default: the same fresh process, inside the job sandbox.
-  double forked_sandboxed = MedianMicros(1000, [&] {
-    rexec::BufferedJobIo output;
-    rexec::RunProgram(context, program_sandboxed, {"p"}, {}, output).wait(io.waitScope);
-  });
+  double forked_sandboxed = fresh_process(program_sandboxed, {});
+  double forked_sandboxed_paused = fresh_process(program_sandboxed, kPause);
   // Spawning a command executor (once per executor, not per job) with and without it.
   auto spawn_executor = [&](const std::shared_ptr<const rexec::ModuleTemplate>& module) {
     return MedianMicros(200, [&] {
@@ -136,11 +146,17 @@ int main() {
               executor, executor / direct);
   std::printf("| warm executor process, sandboxed (the default) | %.1f µs | %.0f× |\n",
               executor_sandboxed, executor_sandboxed / direct);
-  std::printf("| fork of the module's template per job (plain programs), no sandbox | %.0f µs | %.0f× |\n",
+  std::printf("| fresh process per job (plain programs), back to back, no sandbox | %.0f µs | %.0f× |\n",
               forked, forked / direct);
-  std::printf("| fork of the module's template per job, sandboxed (the default) | %.0f µs | %.0f× |\n",
+  std::printf("| fresh process per job, back to back, sandboxed (the default) | %.0f µs | %.0f× |\n",
               forked_sandboxed, forked_sandboxed / direct);
-  std::printf("| sandbox cost per plain-program job | +%.0f µs | |\n", forked_sandboxed - forked);
+  std::printf("| sandbox cost per plain-program job, back to back | +%.0f µs | |\n",
+              forked_sandboxed - forked);
+  std::printf("| fresh process per job, %lld ms apart, no sandbox | %.0f µs | %.0f× |\n",
+              static_cast<long long>(kPause.count()), forked_paused, forked_paused / direct);
+  std::printf("| fresh process per job, %lld ms apart, sandboxed (the default) | %.0f µs | %.0f× |\n",
+              static_cast<long long>(kPause.count()), forked_sandboxed_paused,
+              forked_sandboxed_paused / direct);
   std::printf("| new executor + first job, no sandbox | %.0f µs | |\n", spawn);
   std::printf("| new executor + first job, sandboxed | %.0f µs (+%.0f µs) | |\n",
               spawn_sandboxed, spawn_sandboxed - spawn);

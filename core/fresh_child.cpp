@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <iterator>
+
 namespace rexec {
 
 bool PlaceDescriptors(std::span<const int> fds) {
@@ -19,6 +21,24 @@ bool PlaceDescriptors(std::span<const int> fds) {
     if (dup2(staged[i], i) < 0) return false;
   }
   return true;
+}
+
+void CloseDescriptorsBut(std::initializer_list<int> keep) {
+  int kept[8];
+  size_t count = 0;
+  for (int fd : keep) {  // insertion sort: few, and no allocation between fork and exec
+    if (fd < 0 || count == std::size(kept)) continue;
+    size_t at = count++;
+    for (; at > 0 && kept[at - 1] > fd; --at) kept[at] = kept[at - 1];
+    kept[at] = fd;
+  }
+  unsigned first = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const unsigned fd = static_cast<unsigned>(kept[i]);
+    if (fd > first) close_range(first, fd - 1, 0);
+    first = fd + 1;
+  }
+  close_range(first, ~0U, 0);
 }
 
 void ResetSignalHandling(int keep_blocked) {

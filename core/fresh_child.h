@@ -2,6 +2,7 @@
 // job). Async-signal-safe: they run between fork() and exec() or user code.
 #pragma once
 
+#include <initializer_list>
 #include <span>
 
 namespace rexec {
@@ -10,6 +11,9 @@ namespace rexec {
 // placing one never overwrites another still to be placed; the caller closes those copies).
 // False if a descriptor could not be duplicated.
 bool PlaceDescriptors(std::span<const int> fds);
+
+// Closes every descriptor but those in `keep` (at most 8; any order; -1 entries are ignored).
+void CloseDescriptorsBut(std::initializer_list<int> keep);
 
 // Default handling for every signal and none blocked but `keep_blocked` (0: none): what the parent
 // ignored or caught must not carry over.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,11 +39,20 @@ using template_protocol::LaunchRequest;
 using template_protocol::kLaunchDescriptors;
 using template_protocol::kMaxLaunchDescriptors;
 
-// Where a job finds its descriptors (template_protocol.h's LaunchDescriptor order).
 constexpr int kChannelFd = template_protocol::kChannel;
-constexpr int kStatusFd = template_protocol::kStatus;
-constexpr int kStagingFd = template_protocol::kStaging;
 constexpr size_t kMaxArgumentBytes = 64 << 20;
+
+// Where a job's init (sandboxed) or shim keeps its descriptors once its launch has come: the
+// launch's five (LaunchDescriptor order), the socket to the job's process, then the staging
+// directory if the job has one.
+constexpr int kStatusFd = template_protocol::kStatus;
+constexpr int kJobSocketFd = template_protocol::kLaunchDescriptors;
+constexpr int kStagingFd = kJobSocketFd + 1;
+// The job's process gets its streams and its channel, and unsandboxed, its staging directory.
+constexpr size_t kJobDescriptors = template_protocol::kChannel + 1;
+constexpr int kJobStagingFd = kJobDescriptors;
+// A job's process waiting for its launch goes by this name (then by its program's).
+constexpr char kReadyJobName[] = "rexec-ready";
 
 void ReapJobs(int) {
   const int saved = errno;
@@ -62,6 +72,9 @@ void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)()
   std::vector<char*> argv;
   for (std::string& arg : *args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // What exec would call the process: `ps` on the worker's host shows the program.
+  const char* slash = strrchr(argv[0], '/');
+  prctl(PR_SET_NAME, slash != nullptr ? slash + 1 : argv[0], 0, 0, 0);
   for (LinkedModule::VoidFunction fini : module.finalizers()) {
     AtChildExit(&CallFini, reinterpret_cast<void*>(fini));
   }
@@ -90,74 +103,18 @@ void KillDescendants(pid_t job) {
   }
 }
 
-// Without a sandbox: the calling process stays outside as the job's shim, like
-// sandbox_entry.h's StartJobTree: SIGTERM kills the job, and when the job has ended every
-// process it started is killed too (what it left could hold the output pipes open). Returns in
-// the job, which has a process group of its own.
-void StartUnsandboxedJob(int status_fd) {
-  const pid_t shim = getpid();
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-  const pid_t job = fork();
-  if (job < 0) _exit(126);
-  if (job == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != shim) _exit(126);
-    return;
-  }
-  close_range(0, status_fd - 1, 0);
-  close_range(status_fd + 1, ~0U, 0);
-  setpgid(job, job);  // also done by the job; whichever runs first wins the race
+// Without a sandbox, the job's shim stays outside the job: SIGTERM kills the job, and when the
+// job has ended every process it started is killed too (what it left could hold the output
+// pipes open), like sandbox_entry.h's StartJobTree.
+[[noreturn]] void RunShim(pid_t job) {
+  CloseDescriptorsBut({kStatusFd});
   sandbox_entry::StopChildOnTerm(job);
   int status = 0;
   while (waitpid(job, &status, 0) < 0) {
     if (errno != EINTR) _exit(126);
   }
   KillDescendants(job);
-  _exit(write(status_fd, &status, sizeof status) == sizeof status ? 0 : 126);
-}
-
-// The forked child: places the job's descriptors, enters its sandbox and runs it. Runs on the
-// template's stack; noexcept makes an exception escaping user code std::terminate, exactly as in
-// a native program whose main() throws.
-// Sandboxed, it is the job's init already (TemplateSandbox::ForkJobInit), with SIGTERM blocked
-// until init can act on it; `template_pidfd` then tells whether the template is still there.
-[[noreturn]] void RunJob(const LinkedModule& module, const TemplateServerOptions& options,
-                         const LaunchRequest& request, const int (&fds)[kMaxLaunchDescriptors],
-                         pid_t template_pid, int template_pidfd) noexcept {
-  const bool has_staging = request.has_staging != 0;
-  const size_t count = kLaunchDescriptors + (has_staging ? 1 : 0);
-  int placed[kMaxLaunchDescriptors + 1];
-  std::copy(fds, fds + count, placed);
-  placed[count] = template_pidfd;  // kept above the job's own, for init alone
-  const bool sandboxed = options.sandbox != nullptr;
-  if (!PlaceDescriptors({placed, sandboxed ? count + 1 : count})) _exit(127);
-  close_range(static_cast<unsigned>(sandboxed ? count + 1 : count), ~0U, 0);
-  ResetSignalHandling(sandboxed ? SIGTERM : 0);
-
-  if (sandboxed) {
-    options.sandbox->EnterJobAsInit(kStatusFd, has_staging ? kStagingFd : -1,
-                                    static_cast<int>(count));
-  } else {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != template_pid) _exit(127);  // the template died before PDEATHSIG was armed
-    StartUnsandboxedJob(kStatusFd);
-    // Unsandboxed, the job works in a copy of its files the worker made (exec/job_files.h).
-    if (has_staging) {
-      const int work = openat(kStagingFd, template_protocol::kUnsandboxedWork,
-                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (work < 0 || fchdir(work) != 0) _exit(126);
-      close(work);
-    }
-  }
-  close(kStatusFd);
-  if (has_staging) close(kStagingFd);
-  if (request.memory_bytes != 0) LimitMemoryGrowth(request.memory_bytes, LimitKind::kFixed);
-  // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
-  // and print again must show the first line while they run.
-  setvbuf(stdout, nullptr, _IOLBF, 0);
-  if (request.kind == JobKind::kExecutor) ServeCommands(module);
-  StartProgram(module);
+  _exit(write(kStatusFd, &status, sizeof status) == sizeof status ? 0 : 126);
 }
 
 // Receives one launch request and its descriptors. False at the end of the channel or on a
@@ -174,6 +131,180 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
     for (size_t i = 0; i < received; ++i) close(fds[i]);
   }
   return valid;
+}
+
+// The job's own process, forked by its init or shim before the launch came: sandboxed, it is
+// hardened at once (nothing it holds yet is the job's); then it waits on `socket` for the
+// launch and its descriptors and becomes the job. Runs on the template's stack; noexcept makes
+// an exception escaping user code std::terminate, exactly as in a native program whose main()
+// throws.
+[[noreturn]] void WaitAsJob(const LinkedModule& module, const TemplateServerOptions& options,
+                            int socket) noexcept {
+  const bool sandboxed = options.sandbox != nullptr;
+  if (sandboxed) options.sandbox->HardenJob();
+  prctl(PR_SET_NAME, kReadyJobName, 0, 0, 0);
+  LaunchRequest request;
+  int fds[kJobDescriptors + 1];
+  size_t received = 0;
+  if (ReceiveWithDescriptors(socket, &request, sizeof request, fds, received) != sizeof request) {
+    _exit(0);  // no launch: the template is gone, or discarded this job
+  }
+  // Unsandboxed, the job works in a copy of its files the worker made (exec/job_files.h).
+  const bool has_staging = !sandboxed && request.has_staging != 0;
+  const size_t count = kJobDescriptors + (has_staging ? 1 : 0);
+  if (received != count || !PlaceDescriptors({fds, count})) _exit(127);
+  close_range(static_cast<unsigned>(count), ~0U, 0);
+  if (has_staging) {
+    const int work = openat(kJobStagingFd, template_protocol::kUnsandboxedWork,
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (work < 0 || fchdir(work) != 0) _exit(126);
+    close(work);
+    close(kJobStagingFd);
+  }
+  if (request.memory_bytes != 0) LimitMemoryGrowth(request.memory_bytes, LimitKind::kFixed);
+  // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
+  // and print again must show the first line while they run.
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (request.kind == JobKind::kExecutor) {
+    prctl(PR_SET_NAME, "rexec-executor", 0, 0, 0);
+    ServeCommands(module);
+  }
+  StartProgram(module);
+}
+
+// A job started ahead of its launch, so that a launch only hands descriptors down: the job's
+// init (sandboxed: already in the job's namespaces, ForkJobInit) or shim, forked by the template,
+// prepares all that does not depend on the launch (the job's ids and filesystem) and forks the
+// job's process (WaitAsJob); then it waits on `socket` for the launch. The forks of a process
+// that maps the JIT, the namespaces and the mounts happen between jobs, not inside one. Globals
+// stay fresh: nothing of the module runs before the launch. `template_pidfd` (sandboxed): a
+// pidfd of the template, which init's parent-death check needs.
+[[noreturn]] void ServeAsReadyJob(const LinkedModule& module, const TemplateServerOptions& options,
+                                  int socket, pid_t template_pid, int template_pidfd) noexcept {
+  const bool sandboxed = options.sandbox != nullptr;
+  // The template's stderr stays until the launch's replaces it: a failure to prepare is the
+  // worker's to log, not a job's.
+  CloseDescriptorsBut({STDERR_FILENO, socket, template_pidfd});
+  ResetSignalHandling(sandboxed ? SIGTERM : 0);
+  prctl(PR_SET_NAME, sandboxed ? "rexec-job-init" : "rexec-job-shim", 0, 0, 0);
+  if (sandboxed) {
+    options.sandbox->PrepareJobInit(template_pidfd);
+  } else {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != template_pid) _exit(126);  // the template died before PDEATHSIG was armed
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+  }
+  int job_socket[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, job_socket) != 0) _exit(126);
+  const pid_t self = getpid();
+  const pid_t job = fork();
+  if (job < 0) _exit(126);
+  if (job == 0) {
+    close(socket);
+    close(job_socket[0]);
+    if (!sandboxed) {
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != self) _exit(126);
+    }
+    WaitAsJob(module, options, job_socket[1]);
+  }
+  close(job_socket[1]);
+  if (!sandboxed) setpgid(job, job);  // also done by the job; whichever runs first wins the race
+
+  LaunchRequest request;
+  int fds[kMaxLaunchDescriptors];
+  size_t received = 0;
+  if (!ReceiveLaunch(socket, request, fds, received)) {
+    kill(job, SIGKILL);
+    _exit(0);  // discarded: the template ended
+  }
+  const bool has_staging = request.has_staging != 0;
+  int placed[kStagingFd + 1];
+  std::copy(fds, fds + kLaunchDescriptors, placed);
+  placed[kJobSocketFd] = job_socket[0];
+  if (has_staging) placed[kStagingFd] = fds[template_protocol::kStaging];
+  const size_t count = has_staging ? kStagingFd + 1 : kJobSocketFd + 1;
+  if (!PlaceDescriptors({placed, count})) _exit(127);
+  close_range(static_cast<unsigned>(count), ~0U, 0);
+  if (sandboxed && has_staging) sandbox_entry::MoveInputsIn(kStagingFd);
+  const int handed[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, kChannelFd, kStagingFd};
+  const size_t handed_count = kJobDescriptors + (!sandboxed && has_staging ? 1 : 0);
+  if (SendWithDescriptors(kJobSocketFd, &request, sizeof request, {handed, handed_count}) !=
+      sizeof request) {
+    kill(job, SIGKILL);
+    _exit(126);
+  }
+  if (sandboxed) sandbox_entry::RunJobInit(job, kStatusFd, has_staging ? kStagingFd : -1);
+  RunShim(job);
+}
+
+// The template's handle on a job started ahead of its launch (ServeAsReadyJob).
+struct ReadyJob {
+  pid_t pid = -1;  // its init or shim, what the worker watches; -1: none
+  int pidfd = -1;
+  int socket = -1;  // where its launch goes
+
+  void Discard() {
+    if (socket >= 0) close(socket);  // a ready job that was not launched then ends
+    if (pidfd >= 0) close(pidfd);
+    *this = ReadyJob();
+  }
+};
+
+// Forks the next ready job. On failure, `pid` is -1 and errno says why.
+ReadyJob StartReadyJob(const LinkedModule& module, const TemplateServerOptions& options,
+                       pid_t self, int self_pidfd) {
+  ReadyJob ready;
+  int sockets[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return ready;
+  // Until its pidfd is open, the child must not be reaped (its pid could be reused).
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &child_signal, nullptr);
+  const pid_t pid = options.sandbox != nullptr ? TemplateSandbox::ForkJobInit() : fork();
+  if (pid == 0) {
+    close(sockets[0]);
+    ServeAsReadyJob(module, options, sockets[1], self, self_pidfd);
+  }
+  int error = errno;
+  close(sockets[1]);
+  if (pid > 0) {
+    ready.pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (ready.pidfd >= 0) {
+      ready.pid = pid;
+      ready.socket = sockets[0];
+    } else {
+      error = errno;
+      kill(pid, SIGKILL);
+    }
+  }
+  sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
+  if (ready.pid < 0) {
+    close(sockets[0]);
+    errno = error;
+  }
+  return ready;
+}
+
+// Hands a launch to a ready job, started now if there is none; a ready job that died waiting
+// (killed from outside, or it could not prepare) is replaced once. Returns 0 or an errno.
+int Launch(ReadyJob& ready, const LaunchRequest& request, std::span<const int> fds,
+           const LinkedModule& module, const TemplateServerOptions& options, pid_t self,
+           int self_pidfd) {
+  int error = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (ready.pid < 0) ready = StartReadyJob(module, options, self, self_pidfd);
+    if (ready.pid < 0) return errno;
+    if (SendWithDescriptors(ready.socket, &request, sizeof request, fds) == sizeof request) {
+      return 0;
+    }
+    error = errno;
+    kill(ready.pid, SIGKILL);
+    ready.Discard();
+  }
+  return error;
 }
 
 void SendReply(int channel, int error, int pidfd) {
@@ -232,9 +363,6 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
   reap.sa_handler = &ReapJobs;
   reap.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &reap, nullptr);
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
   const pid_t self = getpid();
   // How a sandboxed job's init, whose parent is outside its pid namespace, tells that the
   // template is still there.
@@ -243,28 +371,20 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
   if (options.sandbox != nullptr && self_pidfd < 0) return 1;
   std::fflush(nullptr);  // or each job would flush the template's pending stdio output too
 
+  ReadyJob ready = StartReadyJob(*module, options, self, self_pidfd);
   LaunchRequest request;
   int fds[kMaxLaunchDescriptors];
   size_t received = 0;
   while (ReceiveLaunch(channel, request, fds, received)) {
-    // Until the job's pidfd is open, it must not be reaped (its pid could be reused).
-    sigprocmask(SIG_BLOCK, &child_signal, nullptr);
-    const pid_t job = options.sandbox != nullptr ? TemplateSandbox::ForkJobInit() : fork();
-    if (job == 0) RunJob(*module, options, request, fds, self, self_pidfd);
-    int error = job < 0 ? errno : 0;
-    int pidfd = -1;
-    if (job > 0) {
-      pidfd = static_cast<int>(syscall(SYS_pidfd_open, job, 0));
-      if (pidfd < 0) {
-        error = errno;
-        kill(job, SIGKILL);
-      }
-    }
-    sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
+    const int error =
+        Launch(ready, request, {fds, received}, *module, options, self, self_pidfd);
     for (size_t i = 0; i < received; ++i) close(fds[i]);
-    SendReply(channel, error, pidfd);
-    if (pidfd >= 0) close(pidfd);
+    SendReply(channel, error, error == 0 ? ready.pidfd : -1);
+    ready.Discard();
+    // The next launch's job, started while this one runs.
+    ready = StartReadyJob(*module, options, self, self_pidfd);
   }
+  ready.Discard();
   return 0;
 }
 

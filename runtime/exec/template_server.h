@@ -1,18 +1,20 @@
 // A module template process from the inside (the worker's side is jit/module_template.h).
 //
-// Links the one module the worker sends, then serves launch requests: each forks a job from this
-// process, which has linked the module but run none of its code, so every job starts with fresh
-// globals. The forked child places the job's descriptors, enters the job's own sandbox
-// namespaces (or, unsandboxed, its own process group) and becomes the program or the command
-// executor. The process the template forks is the job's shim: it reports the job's wait status
-// on the status pipe, and kills the job on SIGTERM.
+// Links the one module the worker sends, then serves launch requests. Every job starts from a
+// fork of this process, which has linked the module but run none of its code, so every job
+// starts with fresh globals. The process the template forks is the job's shim: it reports the
+// job's wait status on the status pipe, and kills the job on SIGTERM.
 //
 //   sandboxed:    template ── clone ─▶ init, pid 1 of the job's new namespaces, the shim
 //                                       └─ fork ─▶ the job
 //   unsandboxed:  template ── fork ─▶ shim (subreaper of what the job leaves) └─ fork ─▶ the job
 //
-// Sandboxed, one clone(2) makes the namespaces and their init at once: a shim outside them
-// would cost a third fork per job of this process, which maps LLVM (~0.5 ms each).
+// Both processes are started ahead of the launch they serve, while the previous job runs or the
+// template waits: init takes the job's ids and builds its filesystem, the job's process drops
+// its privileges (sandboxed) and names itself "rexec-ready", and both wait. A launch then only
+// hands the job's descriptors down (template → init → job); the forks, the namespaces and the
+// mounts are no longer part of a job's start. Sandboxed, one clone(2) makes the namespaces and
+// their init at once.
 //
 // The template itself runs no user code and never reads a job's data: a program's arguments
 // and a command's states go straight to the job over its channel.

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/fresh_child.h"
 #include "runtime/sandbox/job_file_copy.h"
 #include "runtime/sandbox/job_filesystem.h"
 
@@ -37,17 +38,6 @@ namespace {
   _exit(128 + signal_number);
 }
 
-// Closes every descriptor but `keep` and `also` (either may be -1).
-void CloseAllBut(int keep, int also = -1) {
-  int first = 0;
-  for (int kept : {std::min(keep, also), std::max(keep, also)}) {
-    if (kept < first) continue;
-    if (kept > first) close_range(first, kept - 1, 0);
-    first = kept + 1;
-  }
-  close_range(first, ~0U, 0);
-}
-
 // What SIGTERM to a shim or an init kills: the shim's init, or init's job.
 volatile pid_t child_to_stop = 0;
 
@@ -60,7 +50,7 @@ void KillChildToStop(int, siginfo_t* info, void*) {
 // Outside the job's namespaces: waits for the namespace's init and passes on the job's wait
 // status (reported by init on `job_status`), as described at StartJobTree.
 [[noreturn]] void RunShim(pid_t init, int job_status, int status_fd) {
-  CloseAllBut(job_status, status_fd);
+  CloseDescriptorsBut({job_status, status_fd});
   StopChildOnTerm(init);
   int status = 0;
   ssize_t got = read(job_status, &status, sizeof status);
@@ -79,29 +69,6 @@ void KillChildToStop(int, siginfo_t* info, void*) {
 void EndLeftovers() {
   kill(-1, SIGKILL);  // from init: every other process of the namespace
   while (waitpid(-1, nullptr, 0) >= 0 || errno == EINTR) {
-  }
-}
-
-// Pid 1 of the job's namespace. The job cannot be pid 1 itself: init ignores every signal it
-// has no handler for, its own abort() included. Reaps orphans, copies the job's outputs out
-// when it has a staging directory (job_file_copy.h), reports the job's wait status and exits
-// with it, which ends every other process in the namespace.
-[[noreturn]] void RunInit(pid_t job, int job_status, int staging_fd) {
-  CloseAllBut(job_status, staging_fd);
-  StopChildOnTerm(job);
-  while (true) {
-    int status = 0;
-    pid_t ended = waitpid(-1, &status, 0);
-    if (ended == job) {
-      if (staging_fd >= 0) {
-        EndLeftovers();
-        int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (work_fd >= 0) CopyOutputsOut(staging_fd, work_fd);
-      }
-      if (write(job_status, &status, sizeof status) != sizeof status) _exit(126);
-      _exit(0);
-    }
-    if (ended < 0 && errno != EINTR) _exit(126);
   }
 }
 
@@ -158,43 +125,59 @@ void TakeJobIds() {
   if (setresuid(kJobUid, kJobUid, kJobUid) != 0) FailInChild("set the user id");
 }
 
+[[noreturn]] void RunJobInit(pid_t job, int job_status, int staging_fd) {
+  CloseDescriptorsBut({job_status, staging_fd});
+  StopChildOnTerm(job);
+  while (true) {
+    int status = 0;
+    pid_t ended = waitpid(-1, &status, 0);
+    if (ended == job) {
+      if (staging_fd >= 0) {
+        EndLeftovers();
+        int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (work_fd >= 0) CopyOutputsOut(staging_fd, work_fd);
+      }
+      if (write(job_status, &status, sizeof status) != sizeof status) _exit(126);
+      _exit(0);
+    }
+    if (ended < 0 && errno != EINTR) _exit(126);
+  }
+}
+
 namespace {
 
-// The job's init, pid 1 of namespaces just made, until it forks the job: takes the job's ids,
-// checks that its parent is still there once it dies with it (`parent`: a descriptor that polls
-// as anything but writable once the parent is gone), builds the job's filesystem and moves its
-// input files in. Init then waits as RunInit; returns in the job, hardened.
-void EnterAsInit(View view, const SandboxOptions& options, const SyscallFilter& filter,
-                 int report_fd, int staging_fd, int parent) {
+// Init, pid 1 of namespaces just made, before its job: takes the job's ids, checks that its
+// parent is still there once it dies with it (`parent`: a descriptor that polls as anything but
+// writable once the parent is gone), and builds the job's filesystem.
+void PrepareInit(View view, const SandboxOptions& options, int parent) {
   TakeJobIds();
-  // Init holds the staging directory's descriptor, a way out of the sandbox's view: the job
-  // must not reach it through /proc or ptrace, which a process that is not dumpable prevents.
-  if (staging_fd >= 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // Init may come to hold the staging directory's descriptor, a way out of the sandbox's view:
+  // the job must not reach it through /proc or ptrace, which a process that is not dumpable
+  // prevents.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // After the change of ids, which clears it: init dies with its parent, the namespace with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   pollfd parent_state{parent, POLLIN | POLLOUT, 0};
   if (poll(&parent_state, 1, 0) < 0 || (parent_state.revents & ~POLLOUT) != 0) _exit(126);
-  if (parent != report_fd) close(parent);
   if (view == View::kBuildWhole) {
     if (const char* failed = BuildSystemView()) FailInChild(failed);
   }
   if (const char* failed = MountJobScratch({options.scratch_bytes, kJobUid, kJobGid})) {
     FailInChild(failed);
   }
-  if (staging_fd >= 0) {
-    const int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (work_fd < 0) FailInChild("open /work");
-    if (const char* failed = CopyInputsIn(staging_fd, work_fd)) FailInChild(failed);
-    close(work_fd);
-  }
   sethostname("rexec", 5);
-  const pid_t job = fork();
-  if (job < 0) FailInChild("fork the job");
-  if (job > 0) RunInit(job, report_fd, staging_fd);
+}
 
-  // The job.
-  close(report_fd);
-  if (staging_fd >= 0) close(staging_fd);
+}  // namespace
+
+void MoveInputsIn(int staging_fd) {
+  const int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (work_fd < 0) FailInChild("open /work");
+  if (const char* failed = CopyInputsIn(staging_fd, work_fd)) FailInChild(failed);
+  close(work_fd);
+}
+
+void HardenJob(const SandboxOptions& options, const SyscallFilter& filter) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   sigset_t none;
   sigemptyset(&none);
@@ -212,8 +195,6 @@ void EnterAsInit(View view, const SandboxOptions& options, const SyscallFilter& 
   if (!filter.Install()) FailInChild("install the seccomp filter");
 }
 
-}  // namespace
-
 void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter& filter,
                   int status_fd, int staging_fd) {
   if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
@@ -230,7 +211,14 @@ void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter&
   close(job_status[0]);
   if (status_fd >= 0) close(status_fd);
   // The status pipe is the shim's: it polls as an error once the shim is gone.
-  EnterAsInit(view, options, filter, job_status[1], staging_fd, job_status[1]);
+  PrepareInit(view, options, job_status[1]);
+  if (staging_fd >= 0) MoveInputsIn(staging_fd);
+  const pid_t job = fork();
+  if (job < 0) FailInChild("fork the job");
+  if (job > 0) RunJobInit(job, job_status[1], staging_fd);
+  close(job_status[1]);
+  if (staging_fd >= 0) close(staging_fd);
+  HardenJob(options, filter);
 }
 
 pid_t ForkJobInit() {
@@ -245,10 +233,10 @@ pid_t ForkJobInit() {
   return static_cast<pid_t>(pid);
 }
 
-void EnterJobAsInit(const SandboxOptions& options, const SyscallFilter& filter, int status_fd,
-                    int staging_fd, int parent_pidfd) {
+void PrepareJobInit(const SandboxOptions& options, int parent_pidfd) {
   // A pidfd polls readable once its process has ended.
-  EnterAsInit(View::kScratchOnly, options, filter, status_fd, staging_fd, parent_pidfd);
+  PrepareInit(View::kScratchOnly, options, parent_pidfd);
+  close(parent_pidfd);
 }
 
 }  // namespace rexec::sandbox_entry

@@ -43,17 +43,24 @@ void StartJobTree(View view, const SandboxOptions& options, const SyscallFilter&
 // forks a child that is already init (pid 1) of its own mount, pid, ipc and uts namespaces, as
 // clone(2) can make it, instead of a shim that makes them and forks init. Returns as fork()
 // does. The caller must be single-threaded: the kernel's clone skips glibc's fork bookkeeping,
-// so the child makes only async-signal-safe calls until EnterJobAsInit forks the job (with
-// glibc's fork). SIGTERM is blocked in the child until init can act on it: to the init of a
+// so the child makes only async-signal-safe calls until it forks the job (with glibc's
+// fork). SIGTERM is blocked in the child until init can act on it: to the init of a
 // pid namespace, a signal without a handler is dropped, not delivered.
 pid_t ForkJobInit();
 
-// In the child of ForkJobInit: StartJobTree's init, whose parent is the caller of ForkJobInit.
-// Returns in the job. Init writes the job's wait status (an int) to `status_fd` and exits when
-// the job has ended, which ends every other process of the namespace; SIGTERM to init kills the
-// job first. `parent_pidfd`, a pidfd of the forking process, proves the parent is still there
-// once init dies with it (PR_SET_PDEATHSIG); init closes it.
-void EnterJobAsInit(const SandboxOptions& options, const SyscallFilter& filter, int status_fd,
-                    int staging_fd, int parent_pidfd);
-
+// In the child of ForkJobInit: StartJobTree's init before its job is known. Takes the job's
+// ids and builds the job's filesystem; `parent_pidfd`, a pidfd of the forking process, proves
+// the parent is still there once init dies with it (PR_SET_PDEATHSIG); it is closed here.
+void PrepareJobInit(const SandboxOptions& options, int parent_pidfd);
+// In init: copies the job's input files from its staging directory into /work.
+void MoveInputsIn(int staging_fd);
+// Init's life once it has forked `job`, pid 2: reaps orphans, copies the job's outputs out when
+// it has a staging directory (`staging_fd`, else -1; job_file_copy.h), writes the job's wait
+// status (an int) to `status_fd` and exits, which ends every other process of the namespace.
+// SIGTERM from outside the namespace kills the job first. Init cannot be the job itself: it
+// ignores every signal it has no handler for, its own abort() included.
+[[noreturn]] void RunJobInit(pid_t job, int status_fd, int staging_fd);
+// In the job, forked by init: no capabilities, the resource limits, no_new_privs and the
+// seccomp filter; dies with init.
+void HardenJob(const SandboxOptions& options, const SyscallFilter& filter);
 }  // namespace rexec::sandbox_entry

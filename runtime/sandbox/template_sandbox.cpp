@@ -28,8 +28,10 @@ absl::StatusOr<TemplateSandbox> TemplateSandbox::Enter(int user_namespace, int n
 
 pid_t TemplateSandbox::ForkJobInit() { return sandbox_entry::ForkJobInit(); }
 
-void TemplateSandbox::EnterJobAsInit(int status_fd, int staging_fd, int template_pidfd) const {
-  sandbox_entry::EnterJobAsInit(options_, filter_, status_fd, staging_fd, template_pidfd);
+void TemplateSandbox::PrepareJobInit(int template_pidfd) const {
+  sandbox_entry::PrepareJobInit(options_, template_pidfd);
 }
+
+void TemplateSandbox::HardenJob() const { sandbox_entry::HardenJob(options_, filter_); }
 
 }  // namespace rexec

@@ -24,11 +24,13 @@ class TemplateSandbox {
   // returns as fork() does.
   static pid_t ForkJobInit();
 
-  // In the child of ForkJobInit: returns in the job; init writes the job's wait status (an int)
-  // to `status_fd`, and with a `staging_fd` (else -1) moves the job's files in and out.
-  // `template_pidfd`: a pidfd of the template (sandbox_entry.h's EnterJobAsInit).
+  // In the child of ForkJobInit, before its job is known: the job's ids and filesystem
+  // (sandbox_entry.h's PrepareJobInit). `template_pidfd`: a pidfd of the template, closed here.
+  // Then sandbox_entry::MoveInputsIn and RunJobInit do the rest of init's work.
   // Async-signal-safe.
-  void EnterJobAsInit(int status_fd, int staging_fd, int template_pidfd) const;
+  void PrepareJobInit(int template_pidfd) const;
+  // In the job, forked by init: sandbox_entry.h's HardenJob. Async-signal-safe.
+  void HardenJob() const;
 
  private:
   TemplateSandbox(SandboxOptions options, SyscallFilter filter)

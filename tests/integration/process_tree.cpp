@@ -61,16 +61,19 @@ bool Descends(const std::map<pid_t, ProcessInfo>& table, pid_t pid, pid_t ancest
 }
 
 // The processes of the worker's jobs in `table`: in a pid namespace below the host's, and not in
-// the compile server's (which is sandboxed too).
+// the compile server's (which is sandboxed too) or in that of a job a module template started
+// ahead of its launch, whose process waits under the name "rexec-ready" (exec/template_server.h).
 std::set<pid_t> JobProcesses(const std::map<pid_t, ProcessInfo>& table) {
-  std::set<std::string> compile_server_namespaces;
+  std::set<std::string> other_namespaces;
   for (const auto& [pid, info] : table) {
-    if (info.name == "rexec-compile-s") compile_server_namespaces.insert(info.pid_namespace);
+    if (info.name == "rexec-compile-s" || info.name == "rexec-ready") {
+      other_namespaces.insert(info.pid_namespace);
+    }
   }
   std::set<pid_t> jobs;
   for (const auto& [pid, info] : table) {
     if (!info.zombie && info.namespace_depth > 1 &&
-        !compile_server_namespaces.contains(info.pid_namespace)) {
+        !other_namespaces.contains(info.pid_namespace)) {
       jobs.insert(pid);
     }
   }

@@ -11,7 +11,8 @@
 namespace rexec::testing {
 
 // The descendants of a worker that run in a job's pid namespace: sandboxed jobs, their init and
-// whatever they started (not the compile server, which is sandboxed too).
+// whatever they started (not the compile server, which is sandboxed too, nor a job started
+// ahead of its launch, which has run nothing yet).
 std::vector<pid_t> JobProcessesOf(pid_t worker);
 
 // The host pid of the worker's job process whose innermost pid is `reported`, or 0.
