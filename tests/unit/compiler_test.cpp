@@ -52,6 +52,39 @@ TEST(CompilerTest, LinksSeveralSourcesAndCompilesDotCAsC) {
   EXPECT_TRUE(module->has_main);
 }
 
+// Several sources compile at once (one thread each, up to the cores); what comes out must not
+// depend on which finished first.
+TEST(CompilerTest, SeveralSourcesGiveTheSameModuleEveryTime) {
+  TempDir dir;
+  std::vector<std::string> sources;
+  for (int i = 0; i < 4; ++i) {
+    sources.push_back(dir.Write("part" + std::to_string(i) + ".cpp",
+                                "#include <string>\nstd::string part" + std::to_string(i) +
+                                    "() { return \"" + std::to_string(i) + "\"; }\n"));
+  }
+  sources.push_back(dir.Write("main.cpp", "int main() { return 0; }\n"));
+  auto first = Compile(sources, {"-O1"});
+  auto second = Compile(sources, {"-O1"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->hash, second->hash);
+}
+
+TEST(CompilerTest, ErrorsInSeveralSourcesAreAllReportedInTheirOrder) {
+  TempDir dir;
+  std::string diagnostics;
+  auto module = Compile({dir.Write("first.cpp", "int f() { return undeclared_one; }\n"),
+                         dir.Write("fine.cpp", "int main() { return 0; }\n"),
+                         dir.Write("second.cpp", "int g() { return undeclared_two; }\n")},
+                        {}, &diagnostics);
+  EXPECT_FALSE(module.ok());
+  size_t one = diagnostics.find("first.cpp:1:18: error: use of undeclared identifier 'undeclared_one'");
+  size_t two = diagnostics.find("second.cpp:1:18: error: use of undeclared identifier 'undeclared_two'");
+  ASSERT_NE(one, std::string::npos) << diagnostics;
+  ASSERT_NE(two, std::string::npos) << diagnostics;
+  EXPECT_LT(one, two) << diagnostics;
+}
+
 TEST(CompilerTest, HonoursIncludeDirectories) {
   TempDir dir;
   dir.Write("inc/value.h", "#define VALUE 7\n");
