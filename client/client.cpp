@@ -809,32 +809,57 @@ void Client::SubmitCommand(const Module& module, const std::string& name, std::s
   impl_->SubmitCommand(module, name, std::move(state), limits, std::move(done));
 }
 
+namespace {
+
+// The bitcode cache `options` name; nullopt: caching is off ("-").
+std::optional<BitcodeCache> BitcodeCacheOf(const ClientOptions& options) {
+  if (options.bitcode_cache_dir == "-") return std::nullopt;
+  return BitcodeCache(options.bitcode_cache_dir.empty()
+                          ? BitcodeCache::DefaultDirectory()
+                          : std::filesystem::path(options.bitcode_cache_dir));
+}
+
+}  // namespace
+
+std::optional<Module> Client::FindCompiled(const std::vector<std::string>& sources,
+                                           const std::vector<std::string>& flags,
+                                           const std::string& triple,
+                                           const ClientOptions& options, CompileReport* report) {
+  std::optional<BitcodeCache> cache = BitcodeCacheOf(options);
+  if (!cache) return std::nullopt;
+  absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
+  if (!link_inputs.ok()) return std::nullopt;
+  std::string diagnostics;
+  std::optional<Module> cached = cache->Lookup(
+      {link_inputs->sources, link_inputs->flags, triple, options.color_diagnostics}, diagnostics);
+  if (!cached) return std::nullopt;
+  if (report != nullptr) {
+    report->cache_hit = true;
+    report->diagnostics += diagnostics;
+  }
+  cached->libraries = std::move(link_inputs->libraries);
+  return cached;
+}
+
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,
                                        CompileReport* report) {
+  if (std::optional<Module> cached =
+          FindCompiled(sources, flags, impl_->description_.triple, impl_->options_, report)) {
+    return *std::move(cached);
+  }
   absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
   if (!link_inputs.ok()) return link_inputs.status();
   CompileOptions options{link_inputs->sources, link_inputs->flags, impl_->description_.triple,
                          impl_->options_.color_diagnostics};
-  CompileReport local_report;
-  CompileReport& out = report != nullptr ? *report : local_report;
-  std::optional<BitcodeCache> cache;
-  if (impl_->options_.bitcode_cache_dir != "-") {
-    cache.emplace(impl_->options_.bitcode_cache_dir.empty()
-                      ? BitcodeCache::DefaultDirectory()
-                      : std::filesystem::path(impl_->options_.bitcode_cache_dir));
-    if (std::optional<Module> cached = cache->Lookup(options, out.diagnostics)) {
-      out.cache_hit = true;
-      cached->libraries = std::move(link_inputs->libraries);
-      return *std::move(cached);
-    }
-  }
   std::vector<std::string> inputs;
   std::string diagnostics;
   absl::StatusOr<Module> module = CompileInCompilerProcess(options, diagnostics, &inputs);
-  out.diagnostics += diagnostics;
+  if (report != nullptr) report->diagnostics += diagnostics;
   if (module.ok()) {
-    if (cache) cache->Store(options, *module, diagnostics, inputs);
+    if (std::optional<BitcodeCache> cache = BitcodeCacheOf(impl_->options_)) {
+      cache->Store(options, *module, diagnostics, inputs);
+    }
     module->libraries = std::move(link_inputs->libraries);
   }
   if (!module.ok() && report == nullptr && !diagnostics.empty()) {

@@ -20,6 +20,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -235,6 +236,15 @@ class Client {
   absl::StatusOr<Module> Compile(const std::vector<std::string>& sources,
                                  const std::vector<std::string>& flags,
                                  CompileReport* report = nullptr);
+
+  // The bitcode cache alone, without a connection: what Compile(sources, flags) would take from
+  // it for a worker whose target is `triple`, or nullopt (not cached, caching off, or an error
+  // that Compile would report). rexec-send reads its cache while it connects.
+  static std::optional<Module> FindCompiled(const std::vector<std::string>& sources,
+                                            const std::vector<std::string>& flags,
+                                            const std::string& triple,
+                                            const ClientOptions& options,
+                                            CompileReport* report = nullptr);
 
   // Uploads the module unless the worker already holds it. `skipped` tells which happened.
   absl::Status Upload(const Module& module, bool* skipped = nullptr);
