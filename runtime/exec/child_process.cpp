@@ -64,7 +64,7 @@ ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)
 ChildProcess::ChildProcess(kj::UnixEventPort& events, int pidfd, int status_fd)
     : pidfd_(pidfd),
       status_(status_fd),
-      exit_observer_(events, pidfd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
+      exit_observer_(events, status_fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
 
 ChildProcess::~ChildProcess() noexcept(false) {
   if (!ended_) Kill();  // its template reaps it
@@ -111,10 +111,14 @@ kj::Maybe<kj::AsyncOutputStream&> ChildProcess::input() {
 }
 
 kj::Promise<int> ChildProcess::OnExit() {
+  // Only the shim holds the status pipe's other end: it becomes readable when the shim has
+  // written the job's status (after the job's processes and files are dealt with), or at its
+  // end. Waiting for the status, not for the shim's exit, keeps that exit (a process's teardown,
+  // ~0.1 ms here) out of every job's time.
   return exit_observer_.whenBecomesReadable().then([this]() -> int {
     ended_ = true;
-    // The shim wrote the job's status before it exited; without one, it was killed (by rexec,
-    // at a limit, or with its template) before the job ended.
+    // Without a status the shim was killed (by rexec, at a limit, or with its template) before
+    // the job ended.
     int status = 0;
     ssize_t got;
     while ((got = read(status_.get(), &status, sizeof status)) < 0 && errno == EINTR) {

@@ -61,8 +61,8 @@ class ChildProcess {
  private:
   ChildProcess(kj::UnixEventPort& events, int pidfd, int status_fd);
 
-  kj::AutoCloseFd pidfd_;  // declared before the observer that watches it
-  kj::AutoCloseFd status_;
+  kj::AutoCloseFd pidfd_;   // the shim's: how Kill() reaches it
+  kj::AutoCloseFd status_;  // declared before the observer that watches it
   bool ended_ = false;
   kj::Own<ChildOutput> stdout_;
   kj::Own<ChildOutput> stderr_;
