@@ -241,6 +241,7 @@ class Client::Impl {
       program.setName(name);
       auto list = program.initArgs(args.size());
       for (size_t i = 0; i < args.size(); ++i) list.set(i, args[i]);
+      program.setNoInput(HasNoInput(streams.stdin_fd));
     };
     return RunWithFiles(module, std::move(fill), streams, files);
   }

@@ -1,5 +1,7 @@
 #include "client/stream_job_io.h"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +16,15 @@ constexpr uint32_t kMaxReadChunk = 1 << 20;
 
 }  // namespace
 
+bool HasNoInput(int fd) {
+  struct stat info;
+  if (fd < 0 || fstat(fd, &info) != 0) return fd < 0;
+  return S_ISCHR(info.st_mode) && info.st_rdev == makedev(1, 3);  // Linux's /dev/null
+}
+
 StreamJobIo::StreamJobIo(ProgramStreams streams) : streams_(streams) {
-  if (streams_.stdin_fd >= 0) stdin_ = std::make_unique<FdReader>(streams_.stdin_fd);
+  // No reader thread for an input that can only end.
+  if (!HasNoInput(streams_.stdin_fd)) stdin_ = std::make_unique<FdReader>(streams_.stdin_fd);
 }
 
 kj::Promise<void> StreamJobIo::write(WriteContext context) {

@@ -10,6 +10,9 @@
 
 namespace rexec {
 
+// True when reading `fd` could only ever give the end of input: none (-1), or /dev/null.
+bool HasNoInput(int fd);
+
 class StreamJobIo final : public wire::JobIo::Server {
  public:
   explicit StreamJobIo(ProgramStreams streams);

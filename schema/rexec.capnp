@@ -126,6 +126,9 @@ struct Program {
   # A plain `int main(int, char**)`, run in a fresh process.
   name @0 :Text;          # argv[0]
   args @1 :List(Text);    # argv[1..]
+  noInput @2 :Bool;
+  # The client has no stdin to give (none, or /dev/null): the job's stdin is at its end from the
+  # start, and the worker never asks the JobIo for any.
 }
 
 struct Command {

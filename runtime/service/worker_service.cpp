@@ -34,10 +34,11 @@ bool TokensEqual(std::string_view presented, std::string_view expected) {
   return difference == 0;
 }
 
-// Streams a job's output to the client's JobIo capability and pulls its stdin from it.
+// Streams a job's output to the client's JobIo capability and pulls its stdin from it, unless
+// the client said it has none (Program.noInput).
 class RemoteJobIo final : public JobIo {
  public:
-  explicit RemoteJobIo(wire::JobIo::Client io) : io_(kj::mv(io)) {}
+  RemoteJobIo(wire::JobIo::Client io, bool has_input) : io_(kj::mv(io)), has_input_(has_input) {}
 
   kj::Promise<void> Write(OutputKind kind, kj::Array<kj::byte> data) override {
     auto request = io_.writeRequest();
@@ -48,6 +49,7 @@ class RemoteJobIo final : public JobIo {
   }
 
   kj::Promise<kj::Array<kj::byte>> Read(size_t max_bytes) override {
+    if (!has_input_) return kj::Array<kj::byte>();  // the end of input
     auto request = io_.readRequest();
     request.setMaxBytes(static_cast<uint32_t>(std::min<size_t>(max_bytes, kMaxStdinChunk)));
     return request.send().then([max_bytes](capnp::Response<wire::JobIo::ReadResults> response) {
@@ -59,6 +61,7 @@ class RemoteJobIo final : public JobIo {
 
  private:
   wire::JobIo::Client io_;
+  const bool has_input_;
 };
 
 // One input file on its way in (Worker.uploadFile): chunks go straight to disk (store/file_store.h).
@@ -158,7 +161,11 @@ class WorkerImpl final : public wire::Worker::Server {
     context.allowCancellation();
     auto params = context.getParams();
     kj::Own<JobIo> io;
-    if (params.hasIo()) io = kj::heap<RemoteJobIo>(params.getIo());
+    if (params.hasIo()) {
+      wire::Job::Reader job = params.getJob();
+      const bool no_input = job.getEntry().isProgram() && job.getEntry().getProgram().getNoInput();
+      io = kj::heap<RemoteJobIo>(params.getIo(), !no_input);
+    }
     return RunJob(state_, connection_.jobs(), params.getJob(), kj::mv(io),
                   context.getResults().initResult())
         .attach(connection_.StartCall());

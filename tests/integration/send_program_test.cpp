@@ -155,6 +155,17 @@ TEST_F(SendProgramTest, EmptyStdinIsEndOfFileAtOnce) {
   EXPECT_THAT(result.stdout_text, HasSubstr(StdinSummary(""))) << result;
 }
 
+// /dev/null as stdin is said in the job (Program.noInput): the worker asks the client for none.
+TEST_F(SendProgramTest, StdinFromDevNullIsEndOfFileAtOnce) {
+  ProcessOptions options;
+  options.working_dir = ProgramPath("multi_file");
+  options.stdin_file = "/dev/null";
+  ProcessResult result =
+      Send({"-std=c++20", "-DN=5", "-Iinc", "main.cpp", "util.cpp"}, std::move(options));
+  EXPECT_EQ(result.exit_code, 0) << result;
+  EXPECT_THAT(result.stdout_text, HasSubstr(StdinSummary(""))) << result;
+}
+
 TEST_F(SendProgramTest, OptimizationFlagsReachTheCompiler) {
   ProcessResult o0 = SendMultiFile({"-O0", "-g", "-std=c++20"}, {}, "");
   EXPECT_EQ(o0.exit_code, 0) << o0;

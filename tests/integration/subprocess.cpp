@@ -68,6 +68,10 @@ void CloseFd(int& fd) {
   };
   int out = open_output(options.stdout_file, stdout_write);
   int err = open_output(options.stderr_file, stderr_write);
+  if (!options.stdin_file.empty()) {
+    stdin_read = open(options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (stdin_read < 0) ExitWithError(error_pipe, errno);
+  }
   if (dup2(stdin_read, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
     ExitWithError(error_pipe, errno);
   }

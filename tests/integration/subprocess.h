@@ -35,6 +35,8 @@ struct ProcessOptions {
   // output nobody reads continuously).
   std::string stdout_file;
   std::string stderr_file;
+  // Non-empty: stdin is this file, opened for reading (stdin_data is then ignored).
+  std::string stdin_file;
 };
 
 struct ProcessResult {
