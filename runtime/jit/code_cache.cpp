@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/helper_binary.h"
+#include "runtime/jit/remembered_target.h"
 
 namespace rexec {
 namespace {
@@ -32,13 +33,33 @@ CompileProcessOptions CompileServerOptions(const Sandbox* sandbox) {
 }  // namespace
 
 CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
-                     const Sandbox* sandbox)
+                     const Sandbox* sandbox, BlobStore* targets)
     : modules_(modules),
       objects_(objects),
       max_linked_modules_(max_linked_modules),
       compile_process_(std::make_unique<CompileProcess>(CompileServerOptions(sandbox))),
-      target_(ValueOrDie(compile_process_->Describe())),
+      targets_(targets),
+      remembered_target_key_(RememberedTargetKey(CompileServerOptions(sandbox).server_path)),
+      target_(DescribeTarget()),
       template_options_{ValueOrDie(FindHelperBinary("rexec-module-template")), sandbox} {}
+
+TargetDescription CodeCache::DescribeTarget() {
+  std::shared_ptr<const std::string> remembered =
+      targets_ != nullptr ? targets_->Get(remembered_target_key_) : nullptr;
+  if (remembered != nullptr) {
+    if (absl::StatusOr<TargetDescription> target = TargetDescription::Decode(*remembered);
+        target.ok()) {
+      compile_process_->Assume(*target);
+      return *std::move(target);
+    }
+  }
+  TargetDescription target = ValueOrDie(compile_process_->Describe());
+  if (targets_ != nullptr) {
+    targets_->Replace(remembered_target_key_, std::make_shared<const std::string>(target.Encode()))
+        .IgnoreError();  // only costs the next start a server
+  }
+  return target;
+}
 
 CodeCache::~CodeCache() noexcept(false) {
   in_flight_.clear();
@@ -88,6 +109,14 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const LinkRequest& request) {
     auto start = std::chrono::steady_clock::now();
     absl::StatusOr<std::string> compiled = compile_process_->Compile(*bitcode);
     loaded.compile_us = MicrosecondsSince(start);
+    const std::optional<TargetDescription>& refused = compile_process_->refused_target();
+    if (refused.has_value() && targets_ != nullptr) {
+      // The remembered target was wrong for this machine after all (the key missed what changed
+      // it): the compile fails and says to restart, and the restarted worker must not remember
+      // it again.
+      targets_->Replace(remembered_target_key_, std::make_shared<const std::string>(refused->Encode()))
+          .IgnoreError();
+    }
     if (!compiled.ok()) {
       loaded.module = compiled.status();
       return loaded;

@@ -46,9 +46,11 @@ struct LoadedCode {
 
 class CodeCache {
  public:
-  // `sandbox` (may be null) holds the compile server and the module templates.
+  // `sandbox` (may be null) holds the compile server and the module templates. `targets` (may
+  // be null: a server then starts with every cache) remembers the compile server's target
+  // description between starts (remembered_target.h).
   CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_modules,
-            const Sandbox* sandbox = nullptr);
+            const Sandbox* sandbox = nullptr, BlobStore* targets = nullptr);
   ~CodeCache() noexcept(false);
 
   const TargetDescription& target() const { return target_; }
@@ -67,6 +69,9 @@ class CodeCache {
     std::list<ContentHash>::iterator lru_position;
   };
   LoadedCode BuildOnBackgroundThread(const LinkRequest& request);
+  // The compile server's target: remembered in `targets_`, else from a server started now (and
+  // then remembered).
+  TargetDescription DescribeTarget();
   bool HoldsAll(const LinkRequest& request);
   void Remember(const ContentHash& hash, std::shared_ptr<const ModuleTemplate> module);
 
@@ -74,8 +79,10 @@ class CodeCache {
   BlobStore& objects_;
   const size_t max_linked_modules_;
   std::unique_ptr<CompileProcess> compile_process_;  // used on the background thread only
-  // As the compile server described it when the cache was made: the target clients compile for,
-  // and (its fingerprint) the object cache's key.
+  BlobStore* const targets_;
+  const ContentHash remembered_target_key_;  // remembered_target.h
+  // As the compile server described it when the cache was made (or an earlier server, as
+  // remembered): the target clients compile for, and (its fingerprint) the object cache's key.
   const TargetDescription target_;
   ModuleTemplateOptions template_options_;
   EventLoopThread thread_;

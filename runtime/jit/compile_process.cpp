@@ -66,6 +66,7 @@ absl::Status CompileProcess::Start() {
                                                target.status().message()));
   }
   if (target_.has_value() && *target != *target_) {
+    refused_ = *target;
     Stop();
     return absl::UnavailableError(absl::StrCat(
         "the compile server ", options_.server_path, " now generates code for '",

@@ -45,6 +45,11 @@ class CompileProcess {
   // run). A later server that describes another target is refused, since its objects would be
   // cached under the first one's key. Unavailable when no server could be started.
   absl::StatusOr<TargetDescription> Describe();
+  // What an earlier server described (remembered_target.h): Describe() answers it without
+  // starting a server, and every server must describe the same. Call before Describe().
+  void Assume(TargetDescription target) { target_ = std::move(target); }
+  // What the last refused server described instead, if one was refused.
+  const std::optional<TargetDescription>& refused_target() const { return refused_; }
 
   // The object for `bitcode`. InvalidArgument with LLVM's message (or how the server died) when
   // this bitcode cannot be compiled; DeadlineExceeded when compiling took too long;
@@ -62,7 +67,8 @@ class CompileProcess {
   const CompileProcessOptions options_;
   pid_t pid_ = -1;
   int channel_ = -1;  // a socket: the server's stdin and stdout
-  std::optional<TargetDescription> target_;  // as the first server described it
+  std::optional<TargetDescription> target_;  // as the first server described it (or Assume)
+  std::optional<TargetDescription> refused_;
 };
 
 }  // namespace rexec

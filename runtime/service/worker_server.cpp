@@ -172,6 +172,7 @@ struct WorkerServer::State {
   std::unique_ptr<Sandbox> sandbox;  // null when off or unavailable
   std::unique_ptr<BlobStore> modules;
   std::unique_ptr<BlobStore> objects;
+  std::unique_ptr<BlobStore> targets;
   std::unique_ptr<FileStore> files;
   CodeCache code;
   ExecutionContext execution;
@@ -214,14 +215,15 @@ struct WorkerServer::State {
   State(const WorkerOptions& worker_options, const ConnectionLimits& connection_limits,
         kj::AsyncIoContext& io_context, std::unique_ptr<Sandbox> job_sandbox,
         std::unique_ptr<BlobStore> module_store, std::unique_ptr<BlobStore> object_store,
-        std::unique_ptr<FileStore> file_store)
+        std::unique_ptr<BlobStore> target_store, std::unique_ptr<FileStore> file_store)
       : options(worker_options),
         io(io_context),
         sandbox(std::move(job_sandbox)),
         modules(std::move(module_store)),
         objects(std::move(object_store)),
+        targets(std::move(target_store)),
         files(std::move(file_store)),
-        code(*modules, *objects, options.max_linked_modules, sandbox.get()),
+        code(*modules, *objects, options.max_linked_modules, sandbox.get(), targets.get()),
         execution{*io.lowLevelProvider, io.unixEventPort, io.provider->getTimer()},
         command_pools(execution, options.max_linked_modules, ExecutorsPerModule(options),
                       options.max_state_bytes),
@@ -231,6 +233,19 @@ struct WorkerServer::State {
         login_throttle(io.provider->getTimer(), connection_limits.login_timeout),
         connection_table(connection_limits, io.provider->getTimer(), admission) {
     metrics.Watch(worker_state);
+  }
+
+  // The compile server's target description, remembered between starts (jit/remembered_target.h):
+  // a few entries of a few hundred bytes.
+  static BlobStoreOptions TargetStoreOptions(const WorkerOptions& options) {
+    BlobStoreOptions store;
+    if (options.cache_dir != "-") {
+      std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
+      store.directory = std::filesystem::path(root) / "targets";
+    }
+    store.max_memory_bytes = store.max_disk_bytes = 1 << 20;
+    store.max_blob_bytes = 64 << 10;
+    return store;
   }
 
   // Input files go to disk even without a disk cache: a temporary directory then.
@@ -347,6 +362,9 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   absl::StatusOr<std::unique_ptr<BlobStore>> objects =
       BlobStore::Open(State::StoreOptions(options, "objects", 0.75));
   if (!objects.ok()) return objects.status();
+  absl::StatusOr<std::unique_ptr<BlobStore>> targets =
+      BlobStore::Open(State::TargetStoreOptions(options));
+  if (!targets.ok()) return targets.status();
   absl::StatusOr<std::unique_ptr<FileStore>> files = FileStore::Open(State::FileStoreOptionsOf(options));
   if (!files.ok()) return files.status();
   // A child writing to a closed pipe must not take the worker down with SIGPIPE.
@@ -358,7 +376,8 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Listen(const WorkerO
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&] {
                 state = std::make_unique<State>(options, LimitsOf(options), io,
                                                 *std::move(sandbox), *std::move(modules),
-                                                *std::move(objects), *std::move(files));
+                                                *std::move(objects), *std::move(targets),
+                                                *std::move(files));
                 if (tls->get() != nullptr) {
                   state->tls = std::make_unique<TlsAcceptor>(*std::move(tls),
                                                              io.provider->getTimer());

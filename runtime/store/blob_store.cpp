@@ -177,6 +177,20 @@ absl::Status BlobStore::Put(const ContentHash& key, std::shared_ptr<const std::s
   return absl::OkStatus();
 }
 
+absl::Status BlobStore::Replace(const ContentHash& key, std::shared_ptr<const std::string> blob) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      stats_.memory_bytes -= it->second.blob->size();
+      lru_.erase(it->second.lru_position);
+      entries_.erase(it);
+      stats_.memory_entries = entries_.size();
+    }
+    ForgetOnDiskLocked(key);
+  }
+  return Put(key, std::move(blob));
+}
+
 std::shared_ptr<const std::string> BlobStore::Get(const ContentHash& key) {
   {
     std::lock_guard lock(mutex_);

@@ -56,6 +56,9 @@ class BlobStore {
   // Stores `blob` under `key` (memory, and disk when configured). Disk errors are returned but
   // the blob stays usable from memory.
   absl::Status Put(const ContentHash& key, std::shared_ptr<const std::string> blob);
+  // Put keeps what a key already holds, since a key normally names its content. For a key that
+  // does not: stores `blob` in place of whatever `key` held.
+  absl::Status Replace(const ContentHash& key, std::shared_ptr<const std::string> blob);
   // From memory, else from disk (verified); null when absent or corrupt.
   std::shared_ptr<const std::string> Get(const ContentHash& key);
   bool Contains(const ContentHash& key);

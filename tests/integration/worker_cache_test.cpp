@@ -1,6 +1,7 @@
 // rexec-worker's disk cache across restarts: an entry is bound to its key, so a file planted in
 // the cache runs nowhere; a cache directory that cannot be used stops the worker at start; the
-// disk cache is bounded.
+// disk cache is bounded; the compile server's target is remembered, so a restarted worker
+// starts no server until it compiles.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/jit/remembered_target.h"
+#include "runtime/jit/target_description.h"
+#include "runtime/store/blob_store.h"
+#include "tests/integration/process_tree.h"
+#include "tests/integration/read_file.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/worker_process.h"
@@ -27,6 +33,15 @@ std::set<std::string> Entries(const std::filesystem::path& store) {
     if (name.size() == 64) names.insert(name);
   }
   return names;
+}
+
+// How many compile servers run below `worker`.
+int CompileServersOf(pid_t worker) {
+  int servers = 0;
+  for (pid_t pid : ProcessTreeOf(worker)) {
+    if (ReadFile("/proc/" + std::to_string(pid) + "/comm") == "rexec-compile-s\n") ++servers;
+  }
+  return servers;
 }
 
 class WorkerCacheTest : public ::testing::Test {
@@ -114,6 +129,57 @@ TEST_F(WorkerCacheTest, TheDiskCacheIsBounded) {
   EXPECT_EQ(Entries(objects_).size(), 1u);
   EXPECT_EQ(Entries(cache_dir_ / "modules").size(), 1u);
   EXPECT_EQ(worker->Stats()["disk_evictions"], "2");
+}
+
+TEST_F(WorkerCacheTest, ARestartedWorkerStartsNoCompileServerUntilItCompiles) {
+  {
+    auto worker = StartWorker();
+    ASSERT_TRUE(worker->started());
+    EXPECT_EQ(CompileServersOf(worker->pid()), 1);  // nothing remembered yet: it asked one
+    ExpectOutput(*worker, victim_, "the victim\n");
+    worker->Stop();
+  }
+  auto restarted = StartWorker();
+  ASSERT_TRUE(restarted->started());
+  EXPECT_EQ(CompileServersOf(restarted->pid()), 0);
+  ExpectOutput(*restarted, victim_, "the victim\n");  // its object is cached
+  EXPECT_EQ(CompileServersOf(restarted->pid()), 0);
+  ExpectOutput(*restarted, intruder_, "the intruder\n");  // compiled: a server starts now
+  EXPECT_EQ(CompileServersOf(restarted->pid()), 1);
+  EXPECT_EQ(restarted->Stats()["object_cache_misses"], "1");
+}
+
+// A remembered target the compile server does not confirm (what a key missing some change of
+// the machine would give) fails compiles with the reason, not with code for another CPU, and a
+// restart then remembers the server's.
+TEST_F(WorkerCacheTest, ARememberedTargetTheServerDeniesFailsCompilesUntilARestart) {
+  StartWorker()->Stop();  // remembers the target
+  const std::string server =
+      (std::filesystem::canonical(WorkerBinary()).parent_path() / "rexec-compile-server").string();
+  {
+    BlobStoreOptions options;
+    options.directory = cache_dir_ / "targets";
+    absl::StatusOr<std::unique_ptr<BlobStore>> targets = BlobStore::Open(options);
+    ASSERT_TRUE(targets.ok()) << targets.status();
+    const ContentHash key = RememberedTargetKey(server);
+    std::shared_ptr<const std::string> remembered = (*targets)->Get(key);
+    ASSERT_NE(remembered, nullptr) << "no target remembered for " << server;
+    absl::StatusOr<TargetDescription> target = TargetDescription::Decode(*remembered);
+    ASSERT_TRUE(target.ok()) << target.status();
+    target->codegen_fingerprint += ";another machine";
+    ASSERT_TRUE((*targets)->Replace(key, std::make_shared<const std::string>(target->Encode())).ok());
+  }
+  {
+    auto misled = StartWorker();
+    ASSERT_TRUE(misled->started());
+    ProcessResult result = RunSend({"--worker", misled->address(), victim_});
+    EXPECT_NE(result.exit_code, 0) << result;
+    EXPECT_THAT(result.stderr_text, HasSubstr("restart the worker")) << result << misled->log();
+    misled->Stop();
+  }
+  auto restarted = StartWorker();
+  ASSERT_TRUE(restarted->started());
+  ExpectOutput(*restarted, victim_, "the victim\n");
 }
 
 }  // namespace

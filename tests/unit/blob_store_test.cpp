@@ -49,6 +49,24 @@ TEST(BlobStoreTest, SurvivesARestartOnDisk) {
   EXPECT_EQ(restarted->stats().corrupt_files_removed, 0u);
 }
 
+// Put keeps a key's first blob (keys name their content); Replace is for keys that do not.
+TEST(BlobStoreTest, ReplaceStoresANewBlobUnderAKeyPutKeeps) {
+  TempDir dir;
+  const ContentHash key = ContentHash::Of("a name, not the content");
+  {
+    auto store = Open({dir.path()});
+    ASSERT_TRUE(store->Put(key, Blob("first")).ok());
+    ASSERT_TRUE(store->Put(key, Blob("second")).ok());
+    EXPECT_EQ(*store->Get(key), "first");
+    ASSERT_TRUE(store->Replace(key, Blob("third")).ok());
+    EXPECT_EQ(*store->Get(key), "third");
+    EXPECT_EQ(store->stats().disk_entries, 1u);
+  }
+  auto reopened = Open({dir.path()});
+  ASSERT_NE(reopened->Get(key), nullptr);
+  EXPECT_EQ(*reopened->Get(key), "third");
+}
+
 TEST(BlobStoreTest, CorruptOrTruncatedFilesAreRemovedNotReturned) {
   TempDir dir;
   ContentHash key = ContentHash::Of("k");
