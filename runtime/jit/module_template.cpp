@@ -162,6 +162,13 @@ absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
   }
   if (reply.error != 0 || pidfd < 0) {
     if (pidfd >= 0) close(pidfd);
+    // The template forks each job's processes ahead of its launch; a broken hand-over means they
+    // ended first, having said why on the template's stderr, which is the worker's.
+    if (reply.error == EPIPE || reply.error == ECONNRESET) {
+      return absl::UnavailableError(
+          "cannot start the job: its processes ended before it could run (the worker's log says "
+          "why)");
+    }
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot start the job: fork: ", strerror(reply.error ? reply.error : EPROTO)));
   }

@@ -12,6 +12,8 @@
 
 #include "tests/integration/loopback.h"
 #include "tests/integration/process_footprint.h"
+#include "tests/integration/process_tree.h"
+#include "tests/integration/read_file.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/worker_process.h"
 
@@ -142,6 +144,37 @@ TEST(WorkerLifecycleTest, StopsPromptlyOnSigtermEvenWithAClientConnected) {
   EXPECT_FALSE(stopped.timed_out) << "SIGTERM did not stop the worker within 5 s";
   EXPECT_TRUE(stopped.exited) << stopped;
   EXPECT_EQ(stopped.exit_code, 0) << stopped;
+}
+
+// A module's template starts each job's processes before the job comes (exec/template_server.h).
+// Killed while they wait, they are replaced when the job comes: the job runs.
+TEST(WorkerLifecycleTest, AJobRunsWhenTheProcessesWaitingForItWereKilled) {
+  WorkerProcess worker;
+  ASSERT_TRUE(worker.started()) << worker.log();
+  ExpectHelloRunsOn(worker);  // links hello's template, which starts the next job's processes
+  auto waiting = [&] {
+    std::vector<pid_t> found;
+    for (pid_t pid : ProcessTreeOf(worker.pid())) {
+      std::string name = ReadFile("/proc/" + std::to_string(pid) + "/comm");
+      if (name == "rexec-job-init\n" || name == "rexec-job-shim\n" || name == "rexec-ready\n") {
+        found.push_back(pid);
+      }
+    }
+    return found;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<pid_t> victims;
+  while ((victims = waiting()).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(victims.size(), 2u) << "expected a waiting init (or shim) and job process";
+  for (pid_t pid : victims) kill(pid, SIGKILL);
+  while (!waiting().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(waiting().empty()) << "the killed processes are still there";
+  ExpectHelloRunsOn(worker);
+  ExpectHelloRunsOn(worker);
 }
 
 }  // namespace
