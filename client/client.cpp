@@ -21,6 +21,7 @@
 #include "compiler/bitcode_cache.h"
 #include "compiler/compiler_process.h"
 #include "compiler/link_inputs.h"
+#include "core/elapsed.h"
 #include "core/event_loop_thread.h"
 #include "core/host_port.h"
 #include "core/tls_context.h"
@@ -38,12 +39,6 @@ constexpr uint64_t kMaxResponseWords = (256ull << 20) / 8;
 constexpr size_t kFileChunkBytes = 1 << 20;
 // The most hashes one findMissingFiles carries (the worker's bound).
 constexpr size_t kMaxHashesPerQuery = 4096;
-
-uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
-}
 
 capnp::Data::Reader AsData(std::string_view bytes) {
   return {reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()};

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "compiler/compile_flags.h"
 #include "compiler/link_inputs.h"
+#include "core/elapsed.h"
 #include "rexec/build_config.h"
 #include "rexec/client.h"
 #include "schema/rexec.capnp.h"
@@ -311,12 +312,6 @@ int RunCommand(rexec::Client& client, const rexec::Module& module, const SendOpt
   return Finish(options, *report, compile_us, cache_hit);
 }
 
-uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -347,7 +342,7 @@ int main(int argc, char** argv) {
     auto started = std::chrono::steady_clock::now();
     std::optional<rexec::Module> found = rexec::Client::FindCompiled(
         options.sources, options.clang_flags, rexec::kHostTriple, client_options, &cached_report);
-    cached_us = MicrosecondsSince(started);
+    cached_us = rexec::MicrosecondsSince(started);
     return found;
   });
   absl::StatusOr<std::unique_ptr<rexec::Client>> client =
@@ -366,7 +361,7 @@ int main(int argc, char** argv) {
     auto compile_started = std::chrono::steady_clock::now();
     compile_report = {};
     module = (*client)->Compile(options.sources, options.clang_flags, &compile_report);
-    compile_us = MicrosecondsSince(compile_started);
+    compile_us = rexec::MicrosecondsSince(compile_started);
   }
   std::cerr << compile_report.diagnostics;
   if (!module.ok()) return Fail(kExitRexecFailure, std::string(module.status().message()));

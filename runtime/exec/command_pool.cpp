@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/elapsed.h"
 #include "runtime/exec/child_process.h"
 #include "runtime/exec/command_protocol.h"
 #include "runtime/exec/output_pump.h"
@@ -27,12 +28,6 @@ constexpr uint64_t kMaxExceptionTextBytes = 1 << 20;
 // How long an executor of its own may take to end once its job has answered (its exit
 // handlers run, its init copies the outputs out) before it is killed.
 constexpr auto kAloneExitGrace = 10 * kj::SECONDS;
-
-uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
-}
 
 }  // namespace
 

@@ -3,17 +3,12 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "core/elapsed.h"
 #include "core/helper_binary.h"
 #include "runtime/jit/remembered_target.h"
 
 namespace rexec {
 namespace {
-
-uint64_t MicrosecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
-}
 
 template <typename T>
 T ValueOrDie(absl::StatusOr<T> value) {
