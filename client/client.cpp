@@ -815,38 +815,46 @@ std::optional<BitcodeCache> BitcodeCacheOf(const ClientOptions& options) {
                           : std::filesystem::path(options.bitcode_cache_dir));
 }
 
+// What the bitcode cache holds for `inputs` on `triple`, with their libraries; nullopt when
+// caching is off or it holds nothing.
+std::optional<Module> LookUpCompiled(LinkInputs& inputs, const std::string& triple,
+                                     const ClientOptions& options, CompileReport* report) {
+  std::optional<BitcodeCache> cache = BitcodeCacheOf(options);
+  if (!cache) return std::nullopt;
+  std::string diagnostics;
+  std::optional<Module> cached = cache->Lookup(
+      {inputs.sources, inputs.flags, triple, options.color_diagnostics}, diagnostics);
+  if (!cached) return std::nullopt;
+  if (report != nullptr) {
+    report->cache_hit = true;
+    report->diagnostics += diagnostics;
+  }
+  cached->libraries = std::move(inputs.libraries);
+  return cached;
+}
+
 }  // namespace
 
 std::optional<Module> Client::FindCompiled(const std::vector<std::string>& sources,
                                            const std::vector<std::string>& flags,
                                            const std::string& triple,
                                            const ClientOptions& options, CompileReport* report) {
-  std::optional<BitcodeCache> cache = BitcodeCacheOf(options);
-  if (!cache) return std::nullopt;
   absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
   if (!link_inputs.ok()) return std::nullopt;
-  std::string diagnostics;
-  std::optional<Module> cached = cache->Lookup(
-      {link_inputs->sources, link_inputs->flags, triple, options.color_diagnostics}, diagnostics);
-  if (!cached) return std::nullopt;
-  if (report != nullptr) {
-    report->cache_hit = true;
-    report->diagnostics += diagnostics;
-  }
-  cached->libraries = std::move(link_inputs->libraries);
-  return cached;
+  return LookUpCompiled(*link_inputs, triple, options, report);
 }
 
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,
                                        CompileReport* report) {
-  if (std::optional<Module> cached =
-          FindCompiled(sources, flags, impl_->description_.triple, impl_->options_, report)) {
-    return *std::move(cached);
-  }
   absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
   if (!link_inputs.ok()) return link_inputs.status();
-  CompileOptions options{link_inputs->sources, link_inputs->flags, impl_->description_.triple,
+  const std::string& triple = impl_->description_.triple;
+  if (std::optional<Module> cached =
+          LookUpCompiled(*link_inputs, triple, impl_->options_, report)) {
+    return *std::move(cached);
+  }
+  CompileOptions options{link_inputs->sources, link_inputs->flags, triple,
                          impl_->options_.color_diagnostics};
   std::vector<std::string> inputs;
   std::string diagnostics;
