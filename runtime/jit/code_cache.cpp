@@ -34,7 +34,7 @@ CodeCache::CodeCache(BlobStore& modules, BlobStore& objects, size_t max_linked_m
       max_linked_modules_(max_linked_modules),
       compile_process_(std::make_unique<CompileProcess>(CompileServerOptions(sandbox))),
       targets_(targets),
-      remembered_target_key_(RememberedTargetKey(CompileServerOptions(sandbox).server_path)),
+      remembered_target_key_(RememberedTargetKey(compile_process_->server_path())),
       target_(DescribeTarget()),
       template_options_{ValueOrDie(FindHelperBinary("rexec-module-template")), sandbox} {}
 

@@ -56,6 +56,7 @@ class CompileProcess {
   // Unavailable when no server could be started.
   absl::StatusOr<std::string> Compile(std::string_view bitcode);
 
+  const std::string& server_path() const { return options_.server_path; }
   // The server's pid, -1 while none runs.
   pid_t server_pid() const { return pid_; }
 
