@@ -104,6 +104,15 @@ pid_t HostPidOf(pid_t worker, pid_t reported) {
   return 0;
 }
 
+std::vector<pid_t> ProcessesNamed(pid_t root, const std::set<std::string>& names) {
+  std::map<pid_t, ProcessInfo> table = ReadProcessTable();
+  std::vector<pid_t> found;
+  for (const auto& [pid, info] : table) {
+    if (names.contains(info.name) && Descends(table, pid, root)) found.push_back(pid);
+  }
+  return found;
+}
+
 std::vector<pid_t> ProcessTreeOf(pid_t root) {
   std::map<pid_t, ProcessInfo> table = ReadProcessTable();
   std::vector<pid_t> tree;

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <set>
+#include <string>
 #include <vector>
 
 namespace rexec::testing {
@@ -21,6 +23,10 @@ pid_t HostPidOf(pid_t worker, pid_t reported);
 // `root` and every process below it, zombies included (an unreaped child is a leak too). Jobs
 // that orphan their children stay inside: a module template is their subreaper.
 std::vector<pid_t> ProcessTreeOf(pid_t root);
+
+// The processes below `root` (zombies included) whose name (comm, at most 15 characters) is one
+// of `names`.
+std::vector<pid_t> ProcessesNamed(pid_t root, const std::set<std::string>& names);
 
 // Whether `pid` exists and is not a zombie.
 bool ProcessIsAlive(pid_t pid);

@@ -14,7 +14,6 @@
 #include "runtime/jit/target_description.h"
 #include "runtime/store/blob_store.h"
 #include "tests/integration/process_tree.h"
-#include "tests/integration/read_file.h"
 #include "tests/integration/send_command.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/worker_process.h"
@@ -37,11 +36,7 @@ std::set<std::string> Entries(const std::filesystem::path& store) {
 
 // How many compile servers run below `worker`.
 int CompileServersOf(pid_t worker) {
-  int servers = 0;
-  for (pid_t pid : ProcessTreeOf(worker)) {
-    if (ReadFile("/proc/" + std::to_string(pid) + "/comm") == "rexec-compile-s\n") ++servers;
-  }
-  return servers;
+  return static_cast<int>(ProcessesNamed(worker, {"rexec-compile-s"}).size());
 }
 
 class WorkerCacheTest : public ::testing::Test {

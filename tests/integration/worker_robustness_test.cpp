@@ -13,7 +13,6 @@
 #include "tests/integration/loopback.h"
 #include "tests/integration/process_footprint.h"
 #include "tests/integration/process_tree.h"
-#include "tests/integration/read_file.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/worker_process.h"
 
@@ -153,14 +152,7 @@ TEST(WorkerLifecycleTest, AJobRunsWhenTheProcessesWaitingForItWereKilled) {
   ASSERT_TRUE(worker.started()) << worker.log();
   ExpectHelloRunsOn(worker);  // links hello's template, which starts the next job's processes
   auto waiting = [&] {
-    std::vector<pid_t> found;
-    for (pid_t pid : ProcessTreeOf(worker.pid())) {
-      std::string name = ReadFile("/proc/" + std::to_string(pid) + "/comm");
-      if (name == "rexec-job-init\n" || name == "rexec-job-shim\n" || name == "rexec-ready\n") {
-        found.push_back(pid);
-      }
-    }
-    return found;
+    return ProcessesNamed(worker.pid(), {"rexec-job-init", "rexec-job-shim", "rexec-ready"});
   };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::vector<pid_t> victims;
