@@ -13,7 +13,7 @@ PACKAGES=(
   redis-server libhiredis-dev
   libseccomp-dev
   openssl  # throwaway TLS certificates for the tests (scripts/make_test_certs.sh)
-  libssl-dev  # kj-tls is linked from its static archive, which names no libraries of its own
+  libssl-dev  # libssl.a/libcrypto.a: the tools link OpenSSL (under kj-tls) statically
   python3-cloudpickle python3-redis
 )
 
