@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "core/exit_report.h"
+
 // glibc internals that its libc_nonshared.a wrappers (atexit, at_quick_exit, pthread_atfork) call;
 // a JIT-linked program gets no libc_nonshared.a, so rexec provides those wrappers itself.
 extern "C" void __call_tls_dtors();  // runs the calling thread's thread_local destructors
@@ -87,6 +89,7 @@ void ExitChild(int code) {
     handler.function(handler.argument);  // may register more handlers, as with libc
   }
   FlushChildOutput();
+  ReportExit(code);
   _exit(code);
 }
 

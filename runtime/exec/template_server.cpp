@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/descriptor_passing.h"
+#include "core/exit_report.h"
 #include "core/frame_io.h"
 #include "core/fresh_child.h"
 #include "runtime/exec/child_runtime.h"
@@ -104,17 +105,20 @@ void KillDescendants(pid_t job) {
 }
 
 // Without a sandbox, the job's shim stays outside the job: SIGTERM kills the job, and when the
-// job has ended every process it started is killed too (what it left could hold the output
-// pipes open), like sandbox_entry.h's StartJobTree.
+// job has ended (or reported its exit code, core/exit_report.h) every process it started is
+// killed too (what it left could hold the output pipes open), like sandbox_entry.h's
+// StartJobTree. A report is passed on first: the job's teardown is not the client's to wait for.
 [[noreturn]] void RunShim(pid_t job) {
   CloseDescriptorsBut({kStatusFd});
   sandbox_entry::StopChildOnTerm(job);
-  int status = 0;
-  while (waitpid(job, &status, 0) < 0) {
-    if (errno != EINTR) _exit(126);
-  }
+  const JobEnd end = AwaitJobEnd(job);
+  auto pass_on = [&end] {
+    return write(kStatusFd, &end.wait_status, sizeof end.wait_status) == sizeof end.wait_status;
+  };
+  bool passed = end.reported && pass_on();
   KillDescendants(job);
-  _exit(write(kStatusFd, &status, sizeof status) == sizeof status ? 0 : 126);
+  if (!end.reported) passed = pass_on();
+  _exit(passed ? 0 : 126);
 }
 
 // Receives one launch request and its descriptors. False at the end of the channel or on a
@@ -135,9 +139,9 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
 
 // The job's own process, forked by its init or shim before the launch came: sandboxed, it is
 // hardened at once (nothing it holds yet is the job's); then it waits on `socket` for the
-// launch and its descriptors and becomes the job. Runs on the template's stack; noexcept makes
-// an exception escaping user code std::terminate, exactly as in a native program whose main()
-// throws.
+// launch and its descriptors and becomes the job; a program reports its exit code to its parent
+// as it ends (core/exit_report.h). Runs on the template's stack; noexcept makes an exception
+// escaping user code std::terminate, exactly as in a native program whose main() throws.
 [[noreturn]] void WaitAsJob(const LinkedModule& module, const TemplateServerOptions& options,
                             int socket) noexcept {
   const bool sandboxed = options.sandbox != nullptr;
@@ -169,6 +173,7 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
     prctl(PR_SET_NAME, "rexec-executor", 0, 0, 0);
     ServeCommands(module);
   }
+  ReportExitToParent();
   StartProgram(module);
 }
 
@@ -196,10 +201,12 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
   }
   int job_socket[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, job_socket) != 0) _exit(126);
+  HoldExitReports();  // before the job exists: its report must wait for AwaitJobEnd
   const pid_t self = getpid();
   const pid_t job = fork();
   if (job < 0) _exit(126);
   if (job == 0) {
+    ReleaseExitReports();
     close(socket);
     close(job_socket[0]);
     if (!sandboxed) {

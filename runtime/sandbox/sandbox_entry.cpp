@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/exit_report.h"
 #include "core/fresh_child.h"
 #include "runtime/sandbox/job_file_copy.h"
 #include "runtime/sandbox/job_filesystem.h"
@@ -128,20 +129,17 @@ void TakeJobIds() {
 [[noreturn]] void RunJobInit(pid_t job, int job_status, int staging_fd) {
   CloseDescriptorsBut({job_status, staging_fd});
   StopChildOnTerm(job);
-  while (true) {
-    int status = 0;
-    pid_t ended = waitpid(-1, &status, 0);
-    if (ended == job) {
-      if (staging_fd >= 0) {
-        EndLeftovers();
-        int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (work_fd >= 0) CopyOutputsOut(staging_fd, work_fd);
-      }
-      if (write(job_status, &status, sizeof status) != sizeof status) _exit(126);
-      _exit(0);
-    }
-    if (ended < 0 && errno != EINTR) _exit(126);
+  const JobEnd end = AwaitJobEnd(job);
+  if (staging_fd >= 0) {
+    EndLeftovers();
+    int work_fd = open("/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (work_fd >= 0) CopyOutputsOut(staging_fd, work_fd);
   }
+  // Init's exit kills whatever is left in the namespace, the job itself after a report.
+  if (write(job_status, &end.wait_status, sizeof end.wait_status) != sizeof end.wait_status) {
+    _exit(126);
+  }
+  _exit(0);
 }
 
 namespace {
