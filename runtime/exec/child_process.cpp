@@ -75,7 +75,8 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoPr
                                                            const ModuleTemplate& module,
                                                            ModuleTemplate::JobKind kind,
                                                            const ChildLimits& limits,
-                                                           int staging_fd) {
+                                                           int staging_fd,
+                                                           std::string_view channel_preface) {
   using template_protocol::LaunchDescriptor;
   Descriptors made;
   ModuleTemplate::LaunchDescriptors theirs;
@@ -88,11 +89,17 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoPr
         made.Pipe(status_read, theirs[LaunchDescriptor::kStatus])}) {
     if (!status.ok()) return status;
   }
+  ssize_t preface_sent = 0;
+  if (!channel_preface.empty()) {
+    preface_sent = send(channel, channel_preface.data(), channel_preface.size(), MSG_DONTWAIT);
+    if (preface_sent < 0) preface_sent = 0;  // full, or too big at once: the caller sends it all
+  }
   absl::StatusOr<int> pidfd = module.Launch(kind, limits.memory_bytes, theirs, staging_fd);
   if (!pidfd.ok()) return pidfd.status();
 
   kj::Own<ChildProcess> child(new ChildProcess(events, *pidfd, made.Release(status_read)),
                               kj::_::HeapDisposer<ChildProcess>::instance);
+  child->preface_sent_ = static_cast<size_t>(preface_sent);
   fcntl(stdout_read, F_SETFL, O_NONBLOCK);
   fcntl(stderr_read, F_SETFL, O_NONBLOCK);
   fcntl(status_read, F_SETFL, O_NONBLOCK);

@@ -4,9 +4,9 @@
 // on a socket.
 //
 // The worker's side is kj-async: stdin is an async stream, the output pipes are non-blocking
-// descriptors watched by the event loop (OutputPump reads them), and the end is observed through
-// a pidfd of the job's shim, which writes the job's wait status to a pipe just before it exits.
-// SIGTERM to the shim makes it kill the job and every process the job started, then report.
+// descriptors watched by the event loop (OutputPump reads them), and the end is the job's wait
+// status, which the job's shim (or init) writes to a pipe only it holds. SIGTERM to the shim,
+// through a pidfd, makes it kill the job and every process the job started, then report.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +15,7 @@
 #include <kj/async-unix.h>
 
 #include <cstdint>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "runtime/exec/job_io.h"
@@ -41,7 +42,8 @@ class ChildProcess {
                                                       const ModuleTemplate& module,
                                                       ModuleTemplate::JobKind kind,
                                                       const ChildLimits& limits,
-                                                      int staging_fd = -1);
+                                                      int staging_fd = -1,
+                                                      std::string_view channel_preface = {});
   ~ChildProcess() noexcept(false);  // kills the job if it still runs
 
   ChildOutput& output(OutputKind kind) {
@@ -50,8 +52,11 @@ class ChildProcess {
   // The write end of the child's stdin, until CloseInput().
   kj::Maybe<kj::AsyncOutputStream&> input();
   void CloseInput() { stdin_ = nullptr; }
-  // The worker's end of the job's channel; call once.
+  // The worker's end of the job's channel; call once. The first preface_sent() bytes of the
+  // launch's `channel_preface` are already in it: written before the launch, they wait for the
+  // job instead of the job waiting for them.
   kj::Own<kj::AsyncIoStream> TakeChannel() { return kj::mv(channel_); }
+  size_t preface_sent() const { return preface_sent_; }
 
   // The job's wait status once it has ended; call at most once.
   kj::Promise<int> OnExit();
@@ -64,6 +69,7 @@ class ChildProcess {
   kj::AutoCloseFd pidfd_;   // the shim's: how Kill() reaches it
   kj::AutoCloseFd status_;  // declared before the observer that watches it
   bool ended_ = false;
+  size_t preface_sent_ = 0;
   kj::Own<ChildOutput> stdout_;
   kj::Own<ChildOutput> stderr_;
   kj::Maybe<kj::Own<kj::AsyncOutputStream>> stdin_;

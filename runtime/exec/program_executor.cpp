@@ -77,21 +77,25 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
     return JobOutcome::Failed(JobOutcome::Stage::kRequest,
                               "the module has no main() to run as a program");
   }
+  // The arguments go to the job itself, never through its template; what fits is in the job's
+  // channel before it is launched.
+  auto arguments = kj::heap(template_protocol::EncodeArguments(argv));
   absl::StatusOr<kj::Own<ChildProcess>> child =
       ChildProcess::Launch(context.io, context.events, *module,
                            ModuleTemplate::JobKind::kProgram, ChildLimits{limits.memory_bytes},
-                           staging_fd);
+                           staging_fd, *arguments);
   if (!child.ok()) {
     return JobOutcome::Failed(JobOutcome::Stage::kStart, std::string(child.status().message()));
   }
-  // The arguments go to the job itself, never through its template.
   kj::Own<kj::AsyncIoStream> channel = (*child)->TakeChannel();
-  auto arguments = kj::heap(template_protocol::EncodeArguments(argv));
-  kj::Promise<void> arguments_sent =
-      channel->write(arguments->data(), arguments->size())
-          .attach(kj::mv(arguments), kj::mv(channel))
-          .catch_([](kj::Exception&&) {})  // the job ended first: its status says how
-          .eagerlyEvaluate(nullptr);
+  const size_t sent = (*child)->preface_sent();
+  kj::Promise<void> arguments_sent = kj::READY_NOW;
+  if (sent < arguments->size()) {
+    arguments_sent = channel->write(arguments->data() + sent, arguments->size() - sent)
+                         .attach(kj::mv(arguments), kj::mv(channel))
+                         .catch_([](kj::Exception&&) {})  // the job ended first: its status says how
+                         .eagerlyEvaluate(nullptr);
+  }
 
   auto run = kj::heap<RunningProgram>(kj::mv(*child), io, limits);
   RunningProgram& job = *run;
