@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,9 +50,25 @@ void ReportExitToParent() {
 
 void ReportExit(int code) {
   if (report_from < 0 || getpid() != report_from) return;
+  // Nothing of the program runs after its report: no signal handler either.
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
   sigval value{};
   value.sival_int = code;
-  sigqueue(report_to, ReportSignal(), value);
+  if (sigqueue(report_to, ReportSignal(), value) != 0) return;
+  // The parent ends this process once it has passed the report on. Exiting now instead would
+  // tear the process down first, on the CPU the parent was just woken on: ~0.2-0.3 ms here
+  // before the report goes anywhere. Bounded, should the parent not act on it.
+  timespec left{1, 0};
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &left, &left) == EINTR) {
+  }
+}
+
+void AwaitStatusTaken(int status_fd) {
+  pollfd taken{status_fd, 0, 0};  // a pipe's write end polls as POLLERR once no reader is left
+  while (poll(&taken, 1, 1000) < 0 && errno == EINTR) {
+  }
 }
 
 JobEnd AwaitJobEnd(pid_t job) {

@@ -37,6 +37,13 @@ struct JobEnd {
   bool reported = false;  // from the job's report: its processes may still be there, to be killed
 };
 
+// In the job's parent, once it has written the job's status to `status_fd` (a pipe to the
+// worker, or to a shim): waits until the reader has taken the status and closed its end, at most
+// a second. Tearing the job's processes down (and the parent's own exit, a pid namespace's with it) is kernel work
+// that a kernel without full preemption (PREEMPT_NONE, as on this machine) does not interrupt:
+// done at once, it holds the CPU the worker was just woken on, for ~0.3 ms here.
+void AwaitStatusTaken(int status_fd);
+
 // In the job's parent (shim or init): waits until `job` reports its exit code or ends, reaping
 // every other child that ends meanwhile (init adopts orphans, which would otherwise stay zombies
 // and count against the job's process limit). Only a report sent by `job` itself counts.

@@ -107,17 +107,17 @@ void KillDescendants(pid_t job) {
 // Without a sandbox, the job's shim stays outside the job: SIGTERM kills the job, and when the
 // job has ended (or reported its exit code, core/exit_report.h) every process it started is
 // killed too (what it left could hold the output pipes open), like sandbox_entry.h's
-// StartJobTree. A report is passed on first: the job's teardown is not the client's to wait for.
+// StartJobTree and RunJobInit. After a report, that waits until the status is taken: the job's
+// teardown is not the client's to wait for.
 [[noreturn]] void RunShim(pid_t job) {
   CloseDescriptorsBut({kStatusFd});
   sandbox_entry::StopChildOnTerm(job);
   const JobEnd end = AwaitJobEnd(job);
-  auto pass_on = [&end] {
-    return write(kStatusFd, &end.wait_status, sizeof end.wait_status) == sizeof end.wait_status;
-  };
-  bool passed = end.reported && pass_on();
-  KillDescendants(job);
-  if (!end.reported) passed = pass_on();
+  if (!end.reported) KillDescendants(job);
+  const bool passed =
+      write(kStatusFd, &end.wait_status, sizeof end.wait_status) == sizeof end.wait_status;
+  AwaitStatusTaken(kStatusFd);
+  if (end.reported) KillDescendants(job);
   _exit(passed ? 0 : 126);
 }
 

@@ -55,6 +55,7 @@ void KillChildToStop(int, siginfo_t* info, void*) {
   StopChildOnTerm(init);
   int status = 0;
   ssize_t got = read(job_status, &status, sizeof status);
+  close(job_status);  // taken: init ends now (RunJobInit)
   int init_status = 0;
   while (waitpid(init, &init_status, 0) < 0) {
     if (errno != EINTR) _exit(126);
@@ -139,6 +140,7 @@ void TakeJobIds() {
   if (write(job_status, &end.wait_status, sizeof end.wait_status) != sizeof end.wait_status) {
     _exit(126);
   }
+  AwaitStatusTaken(job_status);
   _exit(0);
 }
 

@@ -57,9 +57,10 @@ void MoveInputsIn(int staging_fd);
 // Init's life once it has forked `job`, pid 2: reaps orphans until the job ends or reports its
 // exit code (core/exit_report.h), copies the job's outputs out when it has a staging directory
 // (`staging_fd`, else -1; job_file_copy.h) once every process of the job is gone, writes the
-// job's wait status (an int) to `status_fd` and exits, which ends every other process of the
-// namespace. SIGTERM from outside the namespace kills the job first. Init cannot be the job
-// itself: it ignores every signal it has no handler for, its own abort() included.
+// job's wait status (an int) to `status_fd` and exits once the worker has taken it
+// (AwaitStatusTaken), which ends every other process of the namespace. SIGTERM from outside the
+// namespace kills the job first. Init cannot be the job itself: it ignores every signal it has
+// no handler for, its own abort() included.
 [[noreturn]] void RunJobInit(pid_t job, int status_fd, int staging_fd);
 // In the job, forked by init: no capabilities, the resource limits, no_new_privs and the
 // seccomp filter; dies with init.

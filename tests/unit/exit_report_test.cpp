@@ -55,8 +55,8 @@ Observed WaitForJob(const std::function<void()>& job) {
 TEST(ExitReportTest, AReportEndsTheWaitBeforeTheJobHasEnded) {
   Observed observed = WaitForJob([] {
     ReportExitToParent();
-    ReportExit(7);
-    pause();  // still there: only the waiting process's kill ends it
+    ReportExit(7);  // returns only after a second: the waiting process's kill ends the job first
+    _exit(0);
   });
   EXPECT_TRUE(observed.reported);
   EXPECT_EQ(observed.exit_code, 7);
@@ -91,6 +91,29 @@ TEST(ExitReportTest, OnlyTheJobsOwnProcessReports) {
   });
   EXPECT_FALSE(observed.reported);
   EXPECT_EQ(observed.exit_code, 4);
+}
+
+TEST(ExitReportTest, AParentWaitsUntilTheStatusIsTakenNotForTheTimeout) {
+  int status[2];
+  ASSERT_EQ(pipe(status), 0);
+  const pid_t reader = fork();
+  if (reader == 0) {
+    close(status[1]);
+    int taken = 0;
+    if (read(status[0], &taken, sizeof taken) != sizeof taken) _exit(1);
+    usleep(100 * 1000);
+    _exit(0);  // closes the read end
+  }
+  close(status[0]);
+  const int wait_status = 0;
+  ASSERT_EQ(write(status[1], &wait_status, sizeof wait_status), sizeof wait_status);
+  const auto started = std::chrono::steady_clock::now();
+  AwaitStatusTaken(status[1]);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  close(status[1]);
+  waitpid(reader, nullptr, 0);
+  EXPECT_GE(waited, std::chrono::milliseconds(50));  // the reader still held it
+  EXPECT_LT(waited, std::chrono::milliseconds(900));  // its close, not the one-second bound
 }
 
 }  // namespace
