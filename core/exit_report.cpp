@@ -65,10 +65,12 @@ void ReportExit(int code) {
   }
 }
 
-void AwaitStatusTaken(int status_fd) {
+bool PassOnStatus(int status_fd, int wait_status) {
+  if (write(status_fd, &wait_status, sizeof wait_status) != sizeof wait_status) return false;
   pollfd taken{status_fd, 0, 0};  // a pipe's write end polls as POLLERR once no reader is left
   while (poll(&taken, 1, 1000) < 0 && errno == EINTR) {
   }
+  return true;
 }
 
 JobEnd AwaitJobEnd(pid_t job) {

@@ -37,12 +37,13 @@ struct JobEnd {
   bool reported = false;  // from the job's report: its processes may still be there, to be killed
 };
 
-// In the job's parent, once it has written the job's status to `status_fd` (a pipe to the
-// worker, or to a shim): waits until the reader has taken the status and closed its end, at most
-// a second. Tearing the job's processes down (and the parent's own exit, a pid namespace's with it) is kernel work
-// that a kernel without full preemption (PREEMPT_NONE, as on this machine) does not interrupt:
-// done at once, it holds the CPU the worker was just woken on, for ~0.3 ms here.
-void AwaitStatusTaken(int status_fd);
+// In the job's parent, once the job has ended or reported: writes the job's wait status (an int)
+// to `status_fd` (a pipe to the worker, or to a shim) and waits until the reader has taken it
+// and closed its end, at most a second; false if it could not be written. Only then may the
+// job's processes be torn down (and the parent exit, a pid namespace's teardown with it): that
+// is kernel work a kernel without full preemption (PREEMPT_NONE, as on this machine) does not
+// interrupt, and done at once it holds the CPU the reader was just woken on, ~0.3 ms here.
+bool PassOnStatus(int status_fd, int wait_status);
 
 // In the job's parent (shim or init): waits until `job` reports its exit code or ends, reaping
 // every other child that ends meanwhile (init adopts orphans, which would otherwise stay zombies

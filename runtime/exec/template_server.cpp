@@ -114,9 +114,7 @@ void KillDescendants(pid_t job) {
   sandbox_entry::StopChildOnTerm(job);
   const JobEnd end = AwaitJobEnd(job);
   if (!end.reported) KillDescendants(job);
-  const bool passed =
-      write(kStatusFd, &end.wait_status, sizeof end.wait_status) == sizeof end.wait_status;
-  AwaitStatusTaken(kStatusFd);
+  const bool passed = PassOnStatus(kStatusFd, end.wait_status);
   if (end.reported) KillDescendants(job);
   _exit(passed ? 0 : 126);
 }

@@ -49,11 +49,14 @@ TargetDescription CodeCache::DescribeTarget() {
     }
   }
   TargetDescription target = ValueOrDie(compile_process_->Describe());
-  if (targets_ != nullptr) {
-    targets_->Replace(remembered_target_key_, std::make_shared<const std::string>(target.Encode()))
-        .IgnoreError();  // only costs the next start a server
-  }
+  RememberTarget(target);
   return target;
+}
+
+void CodeCache::RememberTarget(const TargetDescription& target) {
+  if (targets_ == nullptr) return;
+  targets_->Replace(remembered_target_key_, std::make_shared<const std::string>(target.Encode()))
+      .IgnoreError();  // only costs the next start a server
 }
 
 CodeCache::~CodeCache() noexcept(false) {
@@ -104,13 +107,11 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const LinkRequest& request) {
     auto start = std::chrono::steady_clock::now();
     absl::StatusOr<std::string> compiled = compile_process_->Compile(*bitcode);
     loaded.compile_us = MicrosecondsSince(start);
-    const std::optional<TargetDescription>& refused = compile_process_->refused_target();
-    if (refused.has_value() && targets_ != nullptr) {
+    if (const std::optional<TargetDescription>& refused = compile_process_->refused_target()) {
       // The remembered target was wrong for this machine after all (the key missed what changed
       // it): the compile fails and says to restart, and the restarted worker must not remember
       // it again.
-      targets_->Replace(remembered_target_key_, std::make_shared<const std::string>(refused->Encode()))
-          .IgnoreError();
+      RememberTarget(*refused);
     }
     if (!compiled.ok()) {
       loaded.module = compiled.status();

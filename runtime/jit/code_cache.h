@@ -72,6 +72,8 @@ class CodeCache {
   // The compile server's target: remembered in `targets_`, else from a server started now (and
   // then remembered).
   TargetDescription DescribeTarget();
+  // Makes `target` the one a worker started later assumes (when there is a target store).
+  void RememberTarget(const TargetDescription& target);
   bool HoldsAll(const LinkRequest& request);
   void Remember(const ContentHash& hash, std::shared_ptr<const ModuleTemplate> module);
 

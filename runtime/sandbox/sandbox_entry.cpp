@@ -137,11 +137,7 @@ void TakeJobIds() {
     if (work_fd >= 0) CopyOutputsOut(staging_fd, work_fd);
   }
   // Init's exit kills whatever is left in the namespace, the job itself after a report.
-  if (write(job_status, &end.wait_status, sizeof end.wait_status) != sizeof end.wait_status) {
-    _exit(126);
-  }
-  AwaitStatusTaken(job_status);
-  _exit(0);
+  _exit(PassOnStatus(job_status, end.wait_status) ? 0 : 126);
 }
 
 namespace {

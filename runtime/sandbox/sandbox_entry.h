@@ -58,7 +58,7 @@ void MoveInputsIn(int staging_fd);
 // exit code (core/exit_report.h), copies the job's outputs out when it has a staging directory
 // (`staging_fd`, else -1; job_file_copy.h) once every process of the job is gone, writes the
 // job's wait status (an int) to `status_fd` and exits once the worker has taken it
-// (AwaitStatusTaken), which ends every other process of the namespace. SIGTERM from outside the
+// (PassOnStatus), which ends every other process of the namespace. SIGTERM from outside the
 // namespace kills the job first. Init cannot be the job itself: it ignores every signal it has
 // no handler for, its own abort() included.
 [[noreturn]] void RunJobInit(pid_t job, int status_fd, int staging_fd);

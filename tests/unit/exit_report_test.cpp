@@ -94,24 +94,25 @@ TEST(ExitReportTest, OnlyTheJobsOwnProcessReports) {
 }
 
 TEST(ExitReportTest, AParentWaitsUntilTheStatusIsTakenNotForTheTimeout) {
+  constexpr int kWaitStatus = 3 << 8;  // exited with 3
   int status[2];
   ASSERT_EQ(pipe(status), 0);
   const pid_t reader = fork();
   if (reader == 0) {
     close(status[1]);
     int taken = 0;
-    if (read(status[0], &taken, sizeof taken) != sizeof taken) _exit(1);
+    if (read(status[0], &taken, sizeof taken) != sizeof taken || taken != kWaitStatus) _exit(1);
     usleep(100 * 1000);
     _exit(0);  // closes the read end
   }
   close(status[0]);
-  const int wait_status = 0;
-  ASSERT_EQ(write(status[1], &wait_status, sizeof wait_status), sizeof wait_status);
   const auto started = std::chrono::steady_clock::now();
-  AwaitStatusTaken(status[1]);
+  EXPECT_TRUE(PassOnStatus(status[1], kWaitStatus));
   const auto waited = std::chrono::steady_clock::now() - started;
   close(status[1]);
-  waitpid(reader, nullptr, 0);
+  int reader_status = 0;
+  waitpid(reader, &reader_status, 0);
+  EXPECT_EQ(reader_status, 0) << "the reader did not get the status";
   EXPECT_GE(waited, std::chrono::milliseconds(50));  // the reader still held it
   EXPECT_LT(waited, std::chrono::milliseconds(900));  // its close, not the one-second bound
 }
