@@ -61,18 +61,21 @@ class Descriptors {
 ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)
     : fd(fd), observer(events, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
 
-ChildProcess::ChildProcess(kj::UnixEventPort& events, int pidfd, int status_fd)
-    : pidfd_(pidfd),
+ChildProcess::ChildProcess(kj::UnixEventPort& events,
+                           std::shared_ptr<const ModuleTemplate> module, int pidfd, int status_fd)
+    : module_(std::move(module)),
+      pidfd_(pidfd),
       status_(status_fd),
       exit_observer_(events, status_fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
 
 ChildProcess::~ChildProcess() noexcept(false) {
   if (!ended_) Kill();  // its template reaps it
+  module_->ReplenishReadyJobs();
 }
 
 absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoProvider& io,
                                                            kj::UnixEventPort& events,
-                                                           const ModuleTemplate& module,
+                                                           std::shared_ptr<const ModuleTemplate> module,
                                                            ModuleTemplate::JobKind kind,
                                                            const ChildLimits& limits,
                                                            int staging_fd,
@@ -94,11 +97,12 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoPr
     preface_sent = send(channel, channel_preface.data(), channel_preface.size(), MSG_DONTWAIT);
     if (preface_sent < 0) preface_sent = 0;  // full, or too big at once: the caller sends it all
   }
-  absl::StatusOr<int> pidfd = module.Launch(kind, limits.memory_bytes, theirs, staging_fd);
+  absl::StatusOr<int> pidfd = module->Launch(kind, limits.memory_bytes, theirs, staging_fd);
   if (!pidfd.ok()) return pidfd.status();
 
-  kj::Own<ChildProcess> child(new ChildProcess(events, *pidfd, made.Release(status_read)),
-                              kj::_::HeapDisposer<ChildProcess>::instance);
+  kj::Own<ChildProcess> child(
+      new ChildProcess(events, std::move(module), *pidfd, made.Release(status_read)),
+      kj::_::HeapDisposer<ChildProcess>::instance);
   child->preface_sent_ = static_cast<size_t>(preface_sent);
   fcntl(stdout_read, F_SETFL, O_NONBLOCK);
   fcntl(stderr_read, F_SETFL, O_NONBLOCK);

@@ -15,6 +15,7 @@
 #include <kj/async-unix.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -39,12 +40,13 @@ class ChildProcess {
  public:
   static absl::StatusOr<kj::Own<ChildProcess>> Launch(kj::LowLevelAsyncIoProvider& io,
                                                       kj::UnixEventPort& events,
-                                                      const ModuleTemplate& module,
+                                                      std::shared_ptr<const ModuleTemplate> module,
                                                       ModuleTemplate::JobKind kind,
                                                       const ChildLimits& limits,
                                                       int staging_fd = -1,
                                                       std::string_view channel_preface = {});
-  ~ChildProcess() noexcept(false);  // kills the job if it still runs
+  // Kills the job if it still runs, and lets its template prepare the jobs to come.
+  ~ChildProcess() noexcept(false);
 
   ChildOutput& output(OutputKind kind) {
     return kind == OutputKind::kStdout ? *stdout_ : *stderr_;
@@ -64,8 +66,11 @@ class ChildProcess {
   void Kill();
 
  private:
-  ChildProcess(kj::UnixEventPort& events, int pidfd, int status_fd);
+  ChildProcess(kj::UnixEventPort& events, std::shared_ptr<const ModuleTemplate> module, int pidfd,
+               int status_fd);
 
+  // Kept alive while the job runs: a template's jobs end with it.
+  std::shared_ptr<const ModuleTemplate> module_;
   kj::AutoCloseFd pidfd_;   // the shim's: how Kill() reaches it
   kj::AutoCloseFd status_;  // declared before the observer that watches it
   bool ended_ = false;

@@ -78,7 +78,7 @@ CommandPool::~CommandPool() noexcept(false) {
 
 absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn(int staging_fd) {
   absl::StatusOr<kj::Own<ChildProcess>> child =
-      ChildProcess::Launch(context_.io, context_.events, *module_,
+      ChildProcess::Launch(context_.io, context_.events, module_,
                            ModuleTemplate::JobKind::kExecutor, ChildLimits{}, staging_fd);
   if (!child.ok()) return child.status();
   auto executor = kj::heap<Executor>(*this);

@@ -81,7 +81,7 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
   // channel before it is launched.
   auto arguments = kj::heap(template_protocol::EncodeArguments(argv));
   absl::StatusOr<kj::Own<ChildProcess>> child =
-      ChildProcess::Launch(context.io, context.events, *module,
+      ChildProcess::Launch(context.io, context.events, module,
                            ModuleTemplate::JobKind::kProgram, ChildLimits{limits.memory_bytes},
                            staging_fd, *arguments);
   if (!child.ok()) {

@@ -1,6 +1,7 @@
 #include "runtime/exec/template_server.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "core/descriptor_passing.h"
 #include "core/exit_report.h"
+#include "core/fd_io.h"
 #include "core/frame_io.h"
 #include "core/fresh_child.h"
 #include "runtime/exec/child_runtime.h"
@@ -35,7 +37,6 @@ namespace {
 
 using template_protocol::FrameKind;
 using template_protocol::JobKind;
-using template_protocol::LaunchReply;
 using template_protocol::LaunchRequest;
 using template_protocol::kLaunchDescriptors;
 using template_protocol::kMaxLaunchDescriptors;
@@ -60,6 +61,11 @@ void ReapJobs(int) {
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   errno = saved;
+}
+
+void SetSchedulingPolicy(int policy) {
+  const sched_param parameters{};
+  sched_setscheduler(0, policy, &parameters);
 }
 
 void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); }
@@ -119,12 +125,13 @@ void KillDescendants(pid_t job) {
   _exit(passed ? 0 : 126);
 }
 
-// Receives one launch request and its descriptors. False at the end of the channel or on a
-// malformed request (the worker never sends one: the template then ends).
-bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDescriptors],
+// Receives the job's launch request and its descriptors from the worker. False when the worker
+// closed the socket without one (it discarded the job, or it ended) or sent a malformed one
+// (it never does).
+bool ReceiveLaunch(int socket, LaunchRequest& request, int (&fds)[kMaxLaunchDescriptors],
                    size_t& received) {
   received = 0;
-  ssize_t got = ReceiveWithDescriptors(channel, &request, sizeof request, fds, received);
+  ssize_t got = ReceiveWithDescriptors(socket, &request, sizeof request, fds, received);
   const bool valid = got == sizeof request &&
                      received == kLaunchDescriptors + (request.has_staging != 0 ? 1 : 0) &&
                      request.magic == template_protocol::kLaunchMagic &&
@@ -145,6 +152,8 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
   const bool sandboxed = options.sandbox != nullptr;
   if (sandboxed) options.sandbox->HardenJob();
   prctl(PR_SET_NAME, kReadyJobName, 0, 0, 0);
+  // Prepared: from here on, on its job's path (and the policy a program started by a shell has).
+  SetSchedulingPolicy(SCHED_OTHER);
   LaunchRequest request;
   int fds[kJobDescriptors + 1];
   size_t received = 0;
@@ -216,13 +225,14 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
   }
   close(job_socket[1]);
   if (!sandboxed) setpgid(job, job);  // also done by the job; whichever runs first wins the race
+  SetSchedulingPolicy(SCHED_OTHER);  // prepared: from here on, on its job's path
 
   LaunchRequest request;
   int fds[kMaxLaunchDescriptors];
   size_t received = 0;
   if (!ReceiveLaunch(socket, request, fds, received)) {
     kill(job, SIGKILL);
-    _exit(0);  // discarded: the template ended
+    _exit(0);  // the worker discarded this job
   }
   const bool has_staging = request.has_staging != 0;
   int placed[kStagingFd + 1];
@@ -244,79 +254,45 @@ bool ReceiveLaunch(int channel, LaunchRequest& request, int (&fds)[kMaxLaunchDes
   RunShim(job);
 }
 
-// The template's handle on a job started ahead of its launch (ServeAsReadyJob).
-struct ReadyJob {
-  pid_t pid = -1;  // its init or shim, what the worker watches; -1: none
-  int pidfd = -1;
-  int socket = -1;  // where its launch goes
-
-  void Discard() {
-    if (socket >= 0) close(socket);  // a ready job that was not launched then ends
-    if (pidfd >= 0) close(pidfd);
-    *this = ReadyJob();
-  }
-};
-
-// Forks the next ready job. On failure, `pid` is -1 and errno says why.
-ReadyJob StartReadyJob(const LinkedModule& module, const TemplateServerOptions& options,
-                       pid_t self, int self_pidfd) {
-  ReadyJob ready;
+// Forks the processes of the next job, which then wait for its launch (ServeAsReadyJob), and
+// offers them to the worker: a socket to them and a pidfd of the first. On failure, the offer
+// carries the errno instead.
+void OfferReadyJob(int channel, const LinkedModule& module, const TemplateServerOptions& options,
+                   pid_t self, int self_pidfd) {
+  template_protocol::ReadyJobOffer offer;
+  int offered[template_protocol::kReadyJobDescriptors] = {-1, -1};
   int sockets[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return ready;
-  // Until its pidfd is open, the child must not be reaped (its pid could be reused).
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &child_signal, nullptr);
-  const pid_t pid = options.sandbox != nullptr ? TemplateSandbox::ForkJobInit() : fork();
-  if (pid == 0) {
-    close(sockets[0]);
-    ServeAsReadyJob(module, options, sockets[1], self, self_pidfd);
-  }
-  int error = errno;
-  close(sockets[1]);
-  if (pid > 0) {
-    ready.pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-    if (ready.pidfd >= 0) {
-      ready.pid = pid;
-      ready.socket = sockets[0];
-    } else {
-      error = errno;
-      kill(pid, SIGKILL);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
+    offer.error = errno;
+  } else {
+    // Until its pidfd is open, the child must not be reaped (its pid could be reused).
+    sigset_t child_signal;
+    sigemptyset(&child_signal);
+    sigaddset(&child_signal, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &child_signal, nullptr);
+    const pid_t pid = options.sandbox != nullptr ? TemplateSandbox::ForkJobInit() : fork();
+    if (pid == 0) {
+      close(sockets[0]);
+      ServeAsReadyJob(module, options, sockets[1], self, self_pidfd);
     }
-  }
-  sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
-  if (ready.pid < 0) {
-    close(sockets[0]);
-    errno = error;
-  }
-  return ready;
-}
-
-// Hands a launch to a ready job, started now if there is none; a ready job that died waiting
-// (killed from outside, or it could not prepare) is replaced once. Returns 0 or an errno.
-int Launch(ReadyJob& ready, const LaunchRequest& request, std::span<const int> fds,
-           const LinkedModule& module, const TemplateServerOptions& options, pid_t self,
-           int self_pidfd) {
-  int error = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (ready.pid < 0) ready = StartReadyJob(module, options, self, self_pidfd);
-    if (ready.pid < 0) return errno;
-    if (SendWithDescriptors(ready.socket, &request, sizeof request, fds) == sizeof request) {
-      return 0;
+    offer.error = pid < 0 ? errno : 0;
+    close(sockets[1]);
+    if (pid > 0) {
+      offered[template_protocol::kShimPidfd] = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+      if (offered[template_protocol::kShimPidfd] < 0) {
+        offer.error = errno;
+        kill(pid, SIGKILL);
+      }
     }
-    error = errno;
-    kill(ready.pid, SIGKILL);
-    ready.Discard();
+    sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
+    offered[template_protocol::kLaunchSocket] = sockets[0];
   }
-  return error;
-}
-
-void SendReply(int channel, int error, int pidfd) {
-  LaunchReply reply;
-  reply.error = error;
-  SendWithDescriptors(channel, &reply, sizeof reply,
-                      pidfd >= 0 ? std::span<const int>(&pidfd, 1) : std::span<const int>());
+  SendWithDescriptors(channel, &offer, sizeof offer,
+                      offer.error == 0 ? std::span<const int>(offered) : std::span<const int>());
+  // The worker holds them now; if it never launches the job, its processes end with the socket.
+  for (int fd : offered) {
+    if (fd >= 0) close(fd);
+  }
 }
 
 // Links the module the worker sends, with the libraries sent before it; the process's exit code
@@ -375,21 +351,16 @@ int ServeTemplate(int channel, const TemplateServerOptions& options) {
       options.sandbox != nullptr ? static_cast<int>(syscall(SYS_pidfd_open, self, 0)) : -1;
   if (options.sandbox != nullptr && self_pidfd < 0) return 1;
   std::fflush(nullptr);  // or each job would flush the template's pending stdio output too
+  // Preparing jobs ahead is background work: it must not take a CPU from a job that runs, nor
+  // from the worker that takes a job's result. A woken SCHED_BATCH process does not preempt
+  // them; a job's processes return to the normal policy once they are prepared.
+  SetSchedulingPolicy(SCHED_BATCH);
 
-  ReadyJob ready = StartReadyJob(*module, options, self, self_pidfd);
-  LaunchRequest request;
-  int fds[kMaxLaunchDescriptors];
-  size_t received = 0;
-  while (ReceiveLaunch(channel, request, fds, received)) {
-    const int error =
-        Launch(ready, request, {fds, received}, *module, options, self, self_pidfd);
-    for (size_t i = 0; i < received; ++i) close(fds[i]);
-    SendReply(channel, error, error == 0 ? ready.pidfd : -1);
-    ready.Discard();
-    // The next launch's job, started while this one runs.
-    ready = StartReadyJob(*module, options, self, self_pidfd);
+  template_protocol::ReadyJobRequest request;
+  while (ReadFully(channel, &request, sizeof request) &&
+         request.magic == template_protocol::kReadyJobMagic) {
+    OfferReadyJob(channel, *module, options, self, self_pidfd);
   }
-  ready.Discard();
   return 0;
 }
 

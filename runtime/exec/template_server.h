@@ -1,6 +1,6 @@
 // A module template process from the inside (the worker's side is jit/module_template.h).
 //
-// Links the one module the worker sends, then serves launch requests. Every job starts from a
+// Links the one module the worker sends, then starts jobs' processes ahead of their launches. Every job starts from a
 // fork of this process, which has linked the module but run none of its code, so every job
 // starts with fresh globals. The process the template forks is the job's shim: it reports the
 // job's wait status on the status pipe, and kills the job on SIGTERM.
@@ -11,9 +11,10 @@
 //
 // Both processes are started ahead of the launch they serve, while the previous job runs or the
 // template waits: init takes the job's ids and builds its filesystem, the job's process drops
-// its privileges (sandboxed) and names itself "rexec-ready", and both wait. A launch then only
-// hands the job's descriptors down (template → init → job); the forks, the namespaces and the
-// mounts are no longer part of a job's start. Sandboxed, one clone(2) makes the namespaces and
+// its privileges (sandboxed) and names itself "rexec-ready", and both wait. The template hands
+// them to the worker (template_protocol.h's ReadyJobOffer), so a launch only hands the job's
+// descriptors down, worker → init → job, without the template; the forks, the namespaces and
+// the mounts are no longer part of a job's start. Sandboxed, one clone(2) makes the namespaces and
 // their init at once.
 //
 // The template itself runs no user code and never reads a job's data: a program's arguments

@@ -17,11 +17,11 @@ namespace rexec {
 namespace {
 
 using template_protocol::FrameKind;
-using template_protocol::LaunchReply;
 using template_protocol::LaunchRequest;
+using template_protocol::ReadyJobOffer;
 
-// A template forks at once; one that does not answer within this is wedged.
-constexpr auto kLaunchDeadline = std::chrono::seconds(10);
+// A template forks at once; one that does not offer a job within this is wedged.
+constexpr auto kReadyJobDeadline = std::chrono::seconds(10);
 
 // The template's command line: what it holds, and how to enter the sandbox (its descriptors 3
 // and 4 are the shared user and network namespaces).
@@ -99,6 +99,11 @@ absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::str
       template_protocol::LinkedEntries::Decode(reply->payload);
   if (!entries.ok()) return entries.status();
   entries_ = *std::move(entries);
+  // The first jobs' processes start now, before any launch.
+  RequestReadyJobsAhead();
+  if (ready_jobs_asked_ == 0) {
+    return absl::UnavailableError("the module template ended after linking");
+  }
   return absl::OkStatus();
 }
 
@@ -120,16 +125,61 @@ bool ModuleTemplate::healthy() const {
   return healthy_;
 }
 
-absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
-                                           const LaunchDescriptors& descriptors,
-                                           int staging_fd) const {
-  std::lock_guard lock(launch_mutex_);
-  if (!healthy_) return absl::UnavailableError("the module's template process has ended");
+bool ModuleTemplate::RequestReadyJob() const {
+  const template_protocol::ReadyJobRequest request;
+  if (SendWithDescriptors(channel_, &request, sizeof request, {}) != sizeof request) return false;
+  ++ready_jobs_asked_;
+  return true;
+}
+
+absl::StatusOr<ModuleTemplate::ReadyJob> ModuleTemplate::TakeReadyJob() const {
   auto fail = [this](const char* what) {
     healthy_ = false;
     return absl::UnavailableError(
         absl::StrCat("the module's template process failed (", what, ": ", strerror(errno), ")"));
   };
+  // None asked for is left (launches came faster than jobs ended): this one waits for its fork.
+  if (ready_jobs_asked_ == 0 && !RequestReadyJob()) return fail("send");
+  if (absl::Status ready = AwaitReadable(channel_, std::chrono::steady_clock::now() +
+                                                       kReadyJobDeadline);
+      !ready.ok()) {
+    errno = ETIMEDOUT;
+    return fail("wait");
+  }
+  ReadyJobOffer offer;
+  int fds[template_protocol::kReadyJobDescriptors];
+  size_t received = 0;
+  ssize_t got = ReceiveWithDescriptors(channel_, &offer, sizeof offer, fds, received);
+  --ready_jobs_asked_;
+  const bool whole = got == sizeof offer && offer.magic == template_protocol::kReadyJobMagic &&
+                     received == (offer.error == 0 ? template_protocol::kReadyJobDescriptors : 0);
+  if (!whole) {
+    for (size_t i = 0; i < received; ++i) close(fds[i]);
+    if (got >= 0) errno = EPROTO;
+    return fail("receive");
+  }
+  if (offer.error != 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot start the job: fork: ", strerror(offer.error)));
+  }
+  return ReadyJob{fds[template_protocol::kLaunchSocket], fds[template_protocol::kShimPidfd]};
+}
+
+void ModuleTemplate::ReplenishReadyJobs() const {
+  std::lock_guard lock(launch_mutex_);
+  RequestReadyJobsAhead();
+}
+
+void ModuleTemplate::RequestReadyJobsAhead() const {
+  while (healthy_ && ready_jobs_asked_ < kReadyJobsAhead && RequestReadyJob()) {
+  }
+}
+
+absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
+                                           const LaunchDescriptors& descriptors,
+                                           int staging_fd) const {
+  std::lock_guard lock(launch_mutex_);
+  if (!healthy_) return absl::UnavailableError("the module's template process has ended");
 
   LaunchRequest request;
   request.kind = kind;
@@ -141,38 +191,25 @@ absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
     request.has_staging = 1;
     sent[count++] = staging_fd;
   }
-  if (SendWithDescriptors(channel_, &request, sizeof request, {sent.data(), count}) !=
-      sizeof request) {
-    return fail("send");
-  }
-  if (absl::Status ready = AwaitReadable(channel_, std::chrono::steady_clock::now() +
-                                                       kLaunchDeadline);
-      !ready.ok()) {
-    errno = ETIMEDOUT;
-    return fail("wait");
-  }
-  LaunchReply reply;
-  int pidfd = -1;
-  size_t received = 0;
-  ssize_t got = ReceiveWithDescriptors(channel_, &reply, sizeof reply, {&pidfd, 1}, received);
-  if (got != sizeof reply || reply.magic != template_protocol::kLaunchMagic) {
-    if (received != 0) close(pidfd);
-    if (got >= 0) errno = EPROTO;
-    return fail("receive");
-  }
-  if (reply.error != 0 || pidfd < 0) {
-    if (pidfd >= 0) close(pidfd);
-    // The template forks each job's processes ahead of its launch; a broken hand-over means they
-    // ended first, having said why on the template's stderr, which is the worker's.
-    if (reply.error == EPIPE || reply.error == ECONNRESET) {
-      return absl::UnavailableError(
-          "cannot start the job: its processes ended before it could run (the worker's log says "
-          "why)");
+  // A ready job that died waiting (killed from outside, or it could not prepare, having said
+  // why on the template's stderr, which is the worker's) is passed over; the last attempt is
+  // with one started for this launch.
+  for (int attempt = 0; attempt <= kReadyJobsAhead; ++attempt) {
+    absl::StatusOr<ReadyJob> ready = TakeReadyJob();
+    if (!ready.ok()) return ready.status();
+    const bool launched = SendWithDescriptors(ready->launch_socket, &request, sizeof request,
+                                              {sent.data(), count}) == sizeof request;
+    close(ready->launch_socket);
+    if (launched) {
+      // An executor stays: its replacement is prepared now, not when it ends.
+      if (kind == JobKind::kExecutor) RequestReadyJobsAhead();
+      return ready->shim_pidfd;
     }
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot start the job: fork: ", strerror(reply.error ? reply.error : EPROTO)));
+    close(ready->shim_pidfd);
   }
-  return pidfd;
+  return absl::UnavailableError(
+      "cannot start the job: its processes ended before it could run (the worker's log says "
+      "why)");
 }
 
 }  // namespace rexec

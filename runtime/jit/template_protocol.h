@@ -5,10 +5,16 @@
 //   worker -> template:        a frame kLibrary for each library the module links, in order
 //   worker -> template, once:  frame kObject (the module's ELF object)
 //   template -> worker:        frame kLinked (LinkedEntries) or kError (the linker's message)
-// then any number of launches, each a LaunchRequest carrying the job's five descriptors
-// (SCM_RIGHTS, in LaunchDescriptor order) answered by a LaunchReply carrying the job's pidfd.
-// Frames are core/frame_io.h's. A job's own data (arguments, states, input) never passes
-// through the template: every job forked from it would inherit what it held.
+// then any number of times:
+//   worker -> template:        a ReadyJobRequest
+//   template -> worker:        a ReadyJobOffer: the processes of a job, started and waiting for
+//                              their launch, as a socket to them and a pidfd of the first
+// and the worker launches that job by sending a LaunchRequest with the job's five descriptors
+// (SCM_RIGHTS, in LaunchDescriptor order) straight to the offered socket. The worker asks for
+// the next job as it launches one, so the template prepares it while the job runs and is never
+// on a job's path. Frames are core/frame_io.h's. A job's own data (arguments, states, input,
+// even its descriptors) never passes through the template: every job forked from it would
+// inherit what it held.
 #pragma once
 
 #include <cstdint>
@@ -62,9 +68,20 @@ struct LaunchRequest {
   uint32_t has_staging = 0;   // 1: a staging directory's descriptor comes along (kStaging)
 };
 
-struct LaunchReply {
-  uint32_t magic = kLaunchMagic;
-  int32_t error = 0;  // errno of a failed fork; otherwise a pidfd of the job's shim comes along
+inline constexpr uint32_t kReadyJobMagic = 0x7278546a;  // "rxTj"
+
+struct ReadyJobRequest {
+  uint32_t magic = kReadyJobMagic;
+};
+
+// The descriptors that come with a ReadyJobOffer, in this order: where the job's LaunchRequest
+// goes, and a pidfd of the job's shim (or init), which ends once the job has ended and its
+// status is in the status pipe.
+enum ReadyJobDescriptor { kLaunchSocket, kShimPidfd, kReadyJobDescriptors };
+
+struct ReadyJobOffer {
+  uint32_t magic = kReadyJobMagic;
+  int32_t error = 0;  // errno of a failed fork; otherwise the ReadyJobDescriptors come along
 };
 
 // A program job's arguments, on its channel: a 32-bit count, then each argument as a 32-bit

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/jit/module_template.h"
 #include "tests/integration/loopback.h"
 #include "tests/integration/process_footprint.h"
 #include "tests/integration/process_tree.h"
@@ -145,8 +146,9 @@ TEST(WorkerLifecycleTest, StopsPromptlyOnSigtermEvenWithAClientConnected) {
   EXPECT_EQ(stopped.exit_code, 0) << stopped;
 }
 
-// A module's template starts each job's processes before the job comes (exec/template_server.h).
-// Killed while they wait, they are replaced when the job comes: the job runs.
+// A module's template starts each job's processes before the job comes (exec/template_server.h),
+// two jobs ahead (ModuleTemplate::kReadyJobsAhead). Killed while they wait, they are replaced
+// when the job comes: the job runs.
 TEST(WorkerLifecycleTest, AJobRunsWhenTheProcessesWaitingForItWereKilled) {
   WorkerProcess worker;
   ASSERT_TRUE(worker.started()) << worker.log();
@@ -156,11 +158,14 @@ TEST(WorkerLifecycleTest, AJobRunsWhenTheProcessesWaitingForItWereKilled) {
   };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::vector<pid_t> victims;
-  // Exactly the next job's two: the last job's shim or init may still be ending, after its report.
-  while ((victims = waiting()).size() != 2 && std::chrono::steady_clock::now() < deadline) {
+  // Exactly the next jobs' two each: the last job's shim or init may still be ending, after its
+  // report.
+  const size_t expected = 2 * ModuleTemplate::kReadyJobsAhead;
+  while ((victims = waiting()).size() != expected && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  ASSERT_EQ(victims.size(), 2u) << "expected a waiting init (or shim) and job process";
+  ASSERT_EQ(victims.size(), expected) << "expected a waiting init (or shim) and job process for "
+                                         "each job prepared ahead";
   for (pid_t pid : victims) kill(pid, SIGKILL);
   while (!waiting().empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(10));

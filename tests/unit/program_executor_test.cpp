@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include "tests/support/link_source.h"
 
@@ -118,6 +119,21 @@ TEST_F(ProgramExecutorTest, StdinIsEmptyWithoutAnInputSource) {
     int main() { std::string s; return std::getline(std::cin, s) ? 1 : 0; })");
   BufferedJobIo output;
   EXPECT_EQ(Run(module, output).code, 0);
+}
+
+// A module's template prepares jobs ahead as background work (SCHED_BATCH); the program itself
+// runs with the policy a program started by a shell has, on every run.
+TEST_F(ProgramExecutorTest, EveryRunHasTheNormalSchedulingPolicy) {
+  auto module = Link(R"(
+    #include <sched.h>
+    #include <cstdio>
+    int main() { std::printf("%d\n", sched_getscheduler(0)); return 0; })");
+  for (int run = 0; run < 4; ++run) {
+    BufferedJobIo output;
+    JobOutcome outcome = Run(module, output);
+    EXPECT_EQ(outcome.kind, JobOutcome::Kind::kExited) << "run " << run;
+    EXPECT_EQ(output.stdout_text(), std::to_string(SCHED_OTHER) + "\n") << "run " << run;
+  }
 }
 
 TEST_F(ProgramExecutorTest, ModuleWithoutMainIsARequestError) {
