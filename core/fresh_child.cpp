@@ -24,7 +24,7 @@ bool PlaceDescriptors(std::span<const int> fds) {
 }
 
 void CloseDescriptorsBut(std::initializer_list<int> keep) {
-  int kept[8];
+  int kept[16];
   size_t count = 0;
   for (int fd : keep) {  // insertion sort: few, and no allocation between fork and exec
     if (fd < 0 || count == std::size(kept)) continue;

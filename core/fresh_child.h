@@ -12,7 +12,7 @@ namespace rexec {
 // False if a descriptor could not be duplicated.
 bool PlaceDescriptors(std::span<const int> fds);
 
-// Closes every descriptor but those in `keep` (at most 8; any order; -1 entries are ignored).
+// Closes every descriptor but those in `keep` (at most 16; any order; -1 entries are ignored).
 void CloseDescriptorsBut(std::initializer_list<int> keep);
 
 // Default handling for every signal and none blocked but `keep_blocked` (0: none): what the parent

@@ -37,8 +37,9 @@ namespace {
     rlimit address_space{spec.address_space_bytes, spec.address_space_bytes};
     setrlimit(RLIMIT_AS, &address_space);
   }
-  char* const no_environment[] = {nullptr};
-  syscall(SYS_execveat, binary, "", argv, spec.keep_environment ? environ : no_environment,
+  char bind_now[] = "LD_BIND_NOW=1";
+  char* const own_environment[] = {spec.bind_symbols_at_start ? bind_now : nullptr, nullptr};
+  syscall(SYS_execveat, binary, "", argv, spec.keep_environment ? environ : own_environment,
           AT_EMPTY_PATH);
   _exit(127);
 }

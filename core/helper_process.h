@@ -30,6 +30,11 @@ struct HelperProcessSpec {
   // The caller's environment instead of none: for a helper that acts for the user, as the
   // client's compiler does (CPATH and the like).
   bool keep_environment = false;
+  // Without the caller's environment: every shared library's symbols bound as the helper
+  // starts (LD_BIND_NOW), not at their first call. For a helper that forks many short-lived
+  // children (a module template): a symbol bound lazily is bound again in each child, a
+  // dynamic-linker lookup and a copied page every time.
+  bool bind_symbols_at_start = false;
   // Runs in the child just before exec, async-signal-safe (e.g. entering the sandbox).
   void (*in_child)(const void* context) = nullptr;
   const void* context = nullptr;

@@ -12,52 +12,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace rexec {
-namespace {
-
-// Descriptors made here and closed on every path out, unless released to their owners.
-class Descriptors {
- public:
-  ~Descriptors() {
-    for (int fd : fds_) {
-      if (fd >= 0) close(fd);
-    }
-  }
-  absl::Status Pipe(int& read_end, int& write_end) {
-    int ends[2];
-    if (pipe2(ends, O_CLOEXEC) != 0) {
-      return absl::ResourceExhaustedError(absl::StrCat("pipe: ", std::strerror(errno)));
-    }
-    read_end = Keep(ends[0]);
-    write_end = Keep(ends[1]);
-    return absl::OkStatus();
-  }
-  absl::Status SocketPair(int& ours, int& theirs) {
-    int ends[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
-      return absl::ResourceExhaustedError(absl::StrCat("socketpair: ", std::strerror(errno)));
-    }
-    ours = Keep(ends[0]);
-    theirs = Keep(ends[1]);
-    return absl::OkStatus();
-  }
-  // `fd` is no longer closed here.
-  int Release(int fd) {
-    for (int& kept : fds_) {
-      if (kept == fd) kept = -1;
-    }
-    return fd;
-  }
-
- private:
-  int Keep(int fd) {
-    fds_.push_back(fd);
-    return fd;
-  }
-  std::vector<int> fds_;
-};
-
-}  // namespace
-
 ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)
     : fd(fd), observer(events, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
 
@@ -73,45 +27,30 @@ ChildProcess::~ChildProcess() noexcept(false) {
   module_->ReplenishReadyJobs();
 }
 
-absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(kj::LowLevelAsyncIoProvider& io,
-                                                           kj::UnixEventPort& events,
-                                                           std::shared_ptr<const ModuleTemplate> module,
-                                                           ModuleTemplate::JobKind kind,
-                                                           const ChildLimits& limits,
-                                                           int staging_fd,
-                                                           std::string_view channel_preface) {
-  using template_protocol::LaunchDescriptor;
-  Descriptors made;
-  ModuleTemplate::LaunchDescriptors theirs;
-  int stdin_write, stdout_read, stderr_read, channel, status_read;
-  for (absl::Status status :
-       {made.Pipe(theirs[LaunchDescriptor::kStdin], stdin_write),
-        made.Pipe(stdout_read, theirs[LaunchDescriptor::kStdout]),
-        made.Pipe(stderr_read, theirs[LaunchDescriptor::kStderr]),
-        made.SocketPair(channel, theirs[LaunchDescriptor::kChannel]),
-        made.Pipe(status_read, theirs[LaunchDescriptor::kStatus])}) {
-    if (!status.ok()) return status;
-  }
-  ssize_t preface_sent = 0;
-  if (!channel_preface.empty()) {
-    preface_sent = send(channel, channel_preface.data(), channel_preface.size(), MSG_DONTWAIT);
-    if (preface_sent < 0) preface_sent = 0;  // full, or too big at once: the caller sends it all
-  }
-  absl::StatusOr<int> pidfd = module->Launch(kind, limits.memory_bytes, theirs, staging_fd);
-  if (!pidfd.ok()) return pidfd.status();
-
-  kj::Own<ChildProcess> child(
-      new ChildProcess(events, std::move(module), *pidfd, made.Release(status_read)),
-      kj::_::HeapDisposer<ChildProcess>::instance);
-  child->preface_sent_ = static_cast<size_t>(preface_sent);
-  fcntl(stdout_read, F_SETFL, O_NONBLOCK);
-  fcntl(stderr_read, F_SETFL, O_NONBLOCK);
-  fcntl(status_read, F_SETFL, O_NONBLOCK);
-  child->stdout_ = kj::heap<ChildOutput>(events, made.Release(stdout_read));
-  child->stderr_ = kj::heap<ChildOutput>(events, made.Release(stderr_read));
-  child->stdin_ = io.wrapOutputFd(made.Release(stdin_write),
+absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(
+    kj::LowLevelAsyncIoProvider& io, kj::UnixEventPort& events,
+    std::shared_ptr<const ModuleTemplate> module, ModuleTemplate::JobKind kind,
+    const ChildLimits& limits, int staging_fd, std::string_view channel_preface) {
+  using template_protocol::ReadyJobDescriptor;
+  size_t preface_sent = 0;
+  absl::StatusOr<ModuleTemplate::JobEnds> job =
+      module->Launch(kind, limits.memory_bytes, staging_fd, channel_preface, preface_sent);
+  if (!job.ok()) return job.status();
+  auto take = [&job](ReadyJobDescriptor which, bool non_blocking) {
+    const int fd = job->Take(which);
+    if (non_blocking) fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+  };
+  const int pidfd = take(template_protocol::kShimPidfd, false);
+  const int status = take(template_protocol::kStatusRead, true);
+  kj::Own<ChildProcess> child(new ChildProcess(events, std::move(module), pidfd, status),
+                              kj::_::HeapDisposer<ChildProcess>::instance);
+  child->preface_sent_ = preface_sent;
+  child->stdout_ = kj::heap<ChildOutput>(events, take(template_protocol::kStdoutRead, true));
+  child->stderr_ = kj::heap<ChildOutput>(events, take(template_protocol::kStderrRead, true));
+  child->stdin_ = io.wrapOutputFd(take(template_protocol::kStdinWrite, false),
                                   kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  child->channel_ = io.wrapSocketFd(made.Release(channel),
+  child->channel_ = io.wrapSocketFd(take(template_protocol::kChannel, false),
                                     kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   return child;
 }

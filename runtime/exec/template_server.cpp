@@ -1,6 +1,7 @@
 #include "runtime/exec/template_server.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -38,21 +40,16 @@ namespace {
 using template_protocol::FrameKind;
 using template_protocol::JobKind;
 using template_protocol::LaunchRequest;
-using template_protocol::kLaunchDescriptors;
-using template_protocol::kMaxLaunchDescriptors;
+using template_protocol::ReadyJobDescriptor;
 
-constexpr int kChannelFd = template_protocol::kChannel;
 constexpr size_t kMaxArgumentBytes = 64 << 20;
 
-// Where a job's init (sandboxed) or shim keeps its descriptors once its launch has come: the
-// launch's five (LaunchDescriptor order), the socket to the job's process, then the staging
-// directory if the job has one.
-constexpr int kStatusFd = template_protocol::kStatus;
-constexpr int kJobSocketFd = template_protocol::kLaunchDescriptors;
-constexpr int kStagingFd = kJobSocketFd + 1;
-// The job's process gets its streams and its channel, and unsandboxed, its staging directory.
-constexpr size_t kJobDescriptors = template_protocol::kChannel + 1;
-constexpr int kJobStagingFd = kJobDescriptors;
+// Where a ready job's process keeps its plumbing while it waits (WaitAsJob): its standard
+// streams and channel where the job finds them, then the sockets its launch comes on, from the
+// worker or, for a job with a staging directory (sandboxed), from its init.
+enum JobProcessFd { kJobStdin, kJobStdout, kJobStderr, kChannelFd, kLaunchFd, kInitLinkFd };
+// The descriptors the job keeps once launched: its streams and its channel.
+constexpr unsigned kJobDescriptors = kChannelFd + 1;
 // A job's process waiting for its launch goes by this name (then by its program's).
 constexpr char kReadyJobName[] = "rexec-ready";
 
@@ -115,63 +112,79 @@ void KillDescendants(pid_t job) {
 // killed too (what it left could hold the output pipes open), like sandbox_entry.h's
 // StartJobTree and RunJobInit. After a report, that waits until the status is taken: the job's
 // teardown is not the client's to wait for.
-[[noreturn]] void RunShim(pid_t job) {
-  CloseDescriptorsBut({kStatusFd});
+[[noreturn]] void RunShim(pid_t job, int status_fd) {
+  CloseDescriptorsBut({status_fd});
   sandbox_entry::StopChildOnTerm(job);
   const JobEnd end = AwaitJobEnd(job);
   if (!end.reported) KillDescendants(job);
-  const bool passed = PassOnStatus(kStatusFd, end.wait_status);
+  const bool passed = PassOnStatus(status_fd, end.wait_status);
   if (end.reported) KillDescendants(job);
   _exit(passed ? 0 : 126);
 }
 
-// Receives the job's launch request and its descriptors from the worker. False when the worker
-// closed the socket without one (it discarded the job, or it ended) or sent a malformed one
-// (it never does).
-bool ReceiveLaunch(int socket, LaunchRequest& request, int (&fds)[kMaxLaunchDescriptors],
-                   size_t& received) {
-  received = 0;
-  ssize_t got = ReceiveWithDescriptors(socket, &request, sizeof request, fds, received);
-  const bool valid = got == sizeof request &&
-                     received == kLaunchDescriptors + (request.has_staging != 0 ? 1 : 0) &&
-                     request.magic == template_protocol::kLaunchMagic &&
-                     (request.kind == JobKind::kProgram || request.kind == JobKind::kExecutor);
-  if (!valid) {
-    for (size_t i = 0; i < received; ++i) close(fds[i]);
-  }
-  return valid;
+bool ValidLaunch(const LaunchRequest& request) {
+  return request.magic == template_protocol::kLaunchMagic &&
+         (request.kind == JobKind::kProgram || request.kind == JobKind::kExecutor);
 }
 
-// The job's own process, forked by its init or shim before the launch came: sandboxed, it is
-// hardened at once (nothing it holds yet is the job's); then it waits on `socket` for the
-// launch and its descriptors and becomes the job; a program reports its exit code to its parent
-// as it ends (core/exit_report.h). Runs on the template's stack; noexcept makes an exception
-// escaping user code std::terminate, exactly as in a native program whose main() throws.
+// In a ready job's process: waits for its launch, from the worker on kLaunchFd or, with a
+// staging directory (sandboxed), from init on kInitLinkFd once the inputs are in place. False
+// when both closed without one: the worker discarded the job (or it, or init, ended).
+// `staging`: the staging directory that came with it (unsandboxed), else -1.
+bool AwaitLaunch(LaunchRequest& request, int& staging) {
+  pollfd sources[] = {{kLaunchFd, POLLIN, 0}, {kInitLinkFd, POLLIN, 0}};
+  while (sources[0].fd >= 0 || sources[1].fd >= 0) {
+    if (poll(sources, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    for (pollfd& source : sources) {
+      if (source.fd < 0 || source.revents == 0) continue;
+      size_t received = 0;
+      staging = -1;
+      if (ReceiveWithDescriptors(source.fd, &request, sizeof request, {&staging, 1}, received) ==
+          sizeof request) {
+        return ValidLaunch(request);
+      }
+      if (received != 0) close(staging);
+      source.fd = -1;  // closed without a launch; poll() skips a negative descriptor
+    }
+  }
+  return false;
+}
+
+// The job's own process, forked by its init or shim before the launch came, holding its
+// plumbing (`plumbing`, JobProcessFd order up to kLaunchFd; `init_link`, its socket to init):
+// sandboxed, it is hardened at once (nothing it holds yet is the job's); it places its
+// plumbing, waits for the launch and becomes the job; a program reports its exit code to its
+// parent as it ends (core/exit_report.h). Runs on the template's stack; noexcept makes an
+// exception escaping user code std::terminate, exactly as in a native program whose main()
+// throws.
 [[noreturn]] void WaitAsJob(const LinkedModule& module, const TemplateServerOptions& options,
-                            int socket) noexcept {
+                            const std::array<int, kLaunchFd + 1>& plumbing,
+                            int init_link) noexcept {
   const bool sandboxed = options.sandbox != nullptr;
   if (sandboxed) options.sandbox->HardenJob();
+  // Until here the template's stderr was fd 2: a failure to prepare is the worker's to log.
+  const int placed[] = {plumbing[kJobStdin], plumbing[kJobStdout], plumbing[kJobStderr],
+                        plumbing[kChannelFd], plumbing[kLaunchFd], init_link};
+  if (!PlaceDescriptors(placed)) _exit(127);
+  close_range(std::size(placed), ~0U, 0);
   prctl(PR_SET_NAME, kReadyJobName, 0, 0, 0);
   // Prepared: from here on, on its job's path (and the policy a program started by a shell has).
   SetSchedulingPolicy(SCHED_OTHER);
   LaunchRequest request;
-  int fds[kJobDescriptors + 1];
-  size_t received = 0;
-  if (ReceiveWithDescriptors(socket, &request, sizeof request, fds, received) != sizeof request) {
-    _exit(0);  // no launch: the template is gone, or discarded this job
-  }
+  int staging = -1;
+  if (!AwaitLaunch(request, staging)) _exit(0);
   // Unsandboxed, the job works in a copy of its files the worker made (exec/job_files.h).
-  const bool has_staging = !sandboxed && request.has_staging != 0;
-  const size_t count = kJobDescriptors + (has_staging ? 1 : 0);
-  if (received != count || !PlaceDescriptors({fds, count})) _exit(127);
-  close_range(static_cast<unsigned>(count), ~0U, 0);
-  if (has_staging) {
-    const int work = openat(kJobStagingFd, template_protocol::kUnsandboxedWork,
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (staging >= 0) {
+    const int work = sandboxed ? -1
+                               : openat(staging, template_protocol::kUnsandboxedWork,
+                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (work < 0 || fchdir(work) != 0) _exit(126);
     close(work);
-    close(kJobStagingFd);
   }
+  close_range(kJobDescriptors, ~0U, 0);
   if (request.memory_bytes != 0) LimitMemoryGrowth(request.memory_bytes, LimitKind::kFixed);
   // A terminal would make stdout line-buffered; a pipe would not. Programs that print, sleep
   // and print again must show the first line while they run.
@@ -184,19 +197,77 @@ bool ReceiveLaunch(int socket, LaunchRequest& request, int (&fds)[kMaxLaunchDesc
   StartProgram(module);
 }
 
-// A job started ahead of its launch, so that a launch only hands descriptors down: the job's
-// init (sandboxed: already in the job's namespaces, ForkJobInit) or shim, forked by the template,
+// The worker's and the job's ends of what a ready job is plumbed with, made by the template
+// before it forks the job's processes.
+struct JobPlumbing {
+  std::array<int, template_protocol::kReadyJobDescriptors> offered;  // the worker's
+  std::array<int, kLaunchFd + 1> job;  // the job's process's, JobProcessFd order
+  int init_socket = -1;                // init's end of kInitSocket
+  int status_write = -1;               // init's (or the shim's) end of kStatusRead
+
+  // False, errno set, when a pipe or socket could not be made.
+  bool Make() {
+    offered.fill(-1);
+    job.fill(-1);
+    using template_protocol::ReadyJobDescriptor;
+    auto pipe_to = [](int& read_end, int& write_end) {
+      int ends[2];
+      if (pipe2(ends, O_CLOEXEC) != 0) return false;
+      read_end = ends[0];
+      write_end = ends[1];
+      return true;
+    };
+    auto socket_between = [](int& one, int& other) {
+      int ends[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return false;
+      one = ends[0];
+      other = ends[1];
+      return true;
+    };
+    return pipe_to(job[kJobStdin], offered[template_protocol::kStdinWrite]) &&
+           pipe_to(offered[template_protocol::kStdoutRead], job[kJobStdout]) &&
+           pipe_to(offered[template_protocol::kStderrRead], job[kJobStderr]) &&
+           socket_between(offered[template_protocol::kChannel], job[kChannelFd]) &&
+           socket_between(offered[template_protocol::kLaunchSocket], job[kLaunchFd]) &&
+           socket_between(offered[template_protocol::kInitSocket], init_socket) &&
+           pipe_to(offered[template_protocol::kStatusRead], status_write);
+  }
+  void CloseOffered() { CloseAll(offered); }
+  void CloseJobs() {
+    CloseAll(job);
+    for (int* fd : {&init_socket, &status_write}) {
+      if (*fd >= 0) close(*fd);
+      *fd = -1;
+    }
+  }
+
+ private:
+  template <size_t n>
+  static void CloseAll(std::array<int, n>& fds) {
+    for (int& fd : fds) {
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+  }
+};
+
+// A job started ahead of its launch, so that a launch is one message to the job: the job's init
+// (sandboxed: already in the job's namespaces, ForkJobInit) or shim, forked by the template,
 // prepares all that does not depend on the launch (the job's ids and filesystem) and forks the
-// job's process (WaitAsJob); then it waits on `socket` for the launch. The forks of a process
-// that maps the JIT, the namespaces and the mounts happen between jobs, not inside one. Globals
-// stay fresh: nothing of the module runs before the launch. `template_pidfd` (sandboxed): a
-// pidfd of the template, which init's parent-death check needs.
+// job's process (WaitAsJob), which holds its streams and channel already. The forks of a
+// process that maps the JIT, the namespaces, the mounts and the pipes happen between jobs, not
+// inside one. Globals stay fresh: nothing of the module runs before the launch.
+// `template_pidfd` (sandboxed): a pidfd of the template, which init's parent-death check needs.
 [[noreturn]] void ServeAsReadyJob(const LinkedModule& module, const TemplateServerOptions& options,
-                                  int socket, pid_t template_pid, int template_pidfd) noexcept {
+                                  JobPlumbing& plumbing, pid_t template_pid,
+                                  int template_pidfd) noexcept {
   const bool sandboxed = options.sandbox != nullptr;
-  // The template's stderr stays until the launch's replaces it: a failure to prepare is the
+  plumbing.CloseOffered();
+  // The template's stderr stays until the job's replaces it: a failure to prepare is the
   // worker's to log, not a job's.
-  CloseDescriptorsBut({STDERR_FILENO, socket, template_pidfd});
+  const std::array<int, kLaunchFd + 1>& job_ends = plumbing.job;
+  CloseDescriptorsBut({STDERR_FILENO, template_pidfd, job_ends[0], job_ends[1], job_ends[2],
+                       job_ends[3], job_ends[4], plumbing.init_socket, plumbing.status_write});
   ResetSignalHandling(sandboxed ? SIGTERM : 0);
   prctl(PR_SET_NAME, sandboxed ? "rexec-job-init" : "rexec-job-shim", 0, 0, 0);
   if (sandboxed) {
@@ -206,63 +277,62 @@ bool ReceiveLaunch(int socket, LaunchRequest& request, int (&fds)[kMaxLaunchDesc
     if (getppid() != template_pid) _exit(126);  // the template died before PDEATHSIG was armed
     prctl(PR_SET_CHILD_SUBREAPER, 1);
   }
-  int job_socket[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, job_socket) != 0) _exit(126);
+  int init_link[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, init_link) != 0) _exit(126);
   HoldExitReports();  // before the job exists: its report must wait for AwaitJobEnd
   const pid_t self = getpid();
   const pid_t job = fork();
   if (job < 0) _exit(126);
   if (job == 0) {
     ReleaseExitReports();
-    close(socket);
-    close(job_socket[0]);
     if (!sandboxed) {
       setpgid(0, 0);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != self) _exit(126);
     }
-    WaitAsJob(module, options, job_socket[1]);
+    WaitAsJob(module, options, job_ends, init_link[1]);
   }
-  close(job_socket[1]);
+  close(init_link[1]);
+  const int status_fd = plumbing.status_write;
+  const int init_socket = plumbing.init_socket;
+  plumbing.status_write = plumbing.init_socket = -1;
+  plumbing.CloseJobs();
   if (!sandboxed) setpgid(job, job);  // also done by the job; whichever runs first wins the race
   SetSchedulingPolicy(SCHED_OTHER);  // prepared: from here on, on its job's path
-
+  if (!sandboxed) {
+    close(init_socket);
+    close(init_link[0]);
+    RunShim(job, status_fd);
+  }
+  sandbox_entry::StopChildOnTerm(job);
+  // A job with a staging directory is launched through init, which moves its inputs in first;
+  // any other, by the worker directly, which then closes init's socket.
   LaunchRequest request;
-  int fds[kMaxLaunchDescriptors];
+  int staging = -1;
   size_t received = 0;
-  if (!ReceiveLaunch(socket, request, fds, received)) {
-    kill(job, SIGKILL);
-    _exit(0);  // the worker discarded this job
+  const ssize_t got =
+      ReceiveWithDescriptors(init_socket, &request, sizeof request, {&staging, 1}, received);
+  close(init_socket);
+  if (got == sizeof request && ValidLaunch(request) && request.has_staging != 0 &&
+      received == 1) {
+    sandbox_entry::MoveInputsIn(staging);
+    SendWithDescriptors(init_link[0], &request, sizeof request, {});
+  } else if (received != 0) {
+    close(staging);
+    staging = -1;
   }
-  const bool has_staging = request.has_staging != 0;
-  int placed[kStagingFd + 1];
-  std::copy(fds, fds + kLaunchDescriptors, placed);
-  placed[kJobSocketFd] = job_socket[0];
-  if (has_staging) placed[kStagingFd] = fds[template_protocol::kStaging];
-  const size_t count = has_staging ? kStagingFd + 1 : kJobSocketFd + 1;
-  if (!PlaceDescriptors({placed, count})) _exit(127);
-  close_range(static_cast<unsigned>(count), ~0U, 0);
-  if (sandboxed && has_staging) sandbox_entry::MoveInputsIn(kStagingFd);
-  const int handed[] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, kChannelFd, kStagingFd};
-  const size_t handed_count = kJobDescriptors + (!sandboxed && has_staging ? 1 : 0);
-  if (SendWithDescriptors(kJobSocketFd, &request, sizeof request, {handed, handed_count}) !=
-      sizeof request) {
-    kill(job, SIGKILL);
-    _exit(126);
-  }
-  if (sandboxed) sandbox_entry::RunJobInit(job, kStatusFd, has_staging ? kStagingFd : -1);
-  RunShim(job);
+  close(init_link[0]);  // without a launch from init, the job waits for the worker's alone
+  sandbox_entry::RunJobInit(job, status_fd, staging);
 }
 
 // Forks the processes of the next job, which then wait for its launch (ServeAsReadyJob), and
-// offers them to the worker: a socket to them and a pidfd of the first. On failure, the offer
-// carries the errno instead.
+// offers them to the worker: its ends of the job's plumbing, and a pidfd of the job's init or
+// shim. On failure, the offer carries the errno instead.
 void OfferReadyJob(int channel, const LinkedModule& module, const TemplateServerOptions& options,
                    pid_t self, int self_pidfd) {
   template_protocol::ReadyJobOffer offer;
-  int offered[template_protocol::kReadyJobDescriptors] = {-1, -1};
-  int sockets[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
+  JobPlumbing plumbing;
+  if (!plumbing.Make()) {
     offer.error = errno;
   } else {
     // Until its pidfd is open, the child must not be reaped (its pid could be reused).
@@ -271,28 +341,24 @@ void OfferReadyJob(int channel, const LinkedModule& module, const TemplateServer
     sigaddset(&child_signal, SIGCHLD);
     sigprocmask(SIG_BLOCK, &child_signal, nullptr);
     const pid_t pid = options.sandbox != nullptr ? TemplateSandbox::ForkJobInit() : fork();
-    if (pid == 0) {
-      close(sockets[0]);
-      ServeAsReadyJob(module, options, sockets[1], self, self_pidfd);
-    }
+    if (pid == 0) ServeAsReadyJob(module, options, plumbing, self, self_pidfd);
     offer.error = pid < 0 ? errno : 0;
-    close(sockets[1]);
     if (pid > 0) {
-      offered[template_protocol::kShimPidfd] = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-      if (offered[template_protocol::kShimPidfd] < 0) {
+      int& pidfd = plumbing.offered[template_protocol::kShimPidfd];
+      pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+      if (pidfd < 0) {
         offer.error = errno;
         kill(pid, SIGKILL);
       }
     }
     sigprocmask(SIG_UNBLOCK, &child_signal, nullptr);
-    offered[template_protocol::kLaunchSocket] = sockets[0];
   }
+  plumbing.CloseJobs();
   SendWithDescriptors(channel, &offer, sizeof offer,
-                      offer.error == 0 ? std::span<const int>(offered) : std::span<const int>());
-  // The worker holds them now; if it never launches the job, its processes end with the socket.
-  for (int fd : offered) {
-    if (fd >= 0) close(fd);
-  }
+                      offer.error == 0 ? std::span<const int>(plumbing.offered)
+                                       : std::span<const int>());
+  // The worker holds them now; if it never launches the job, its processes end with the sockets.
+  plumbing.CloseOffered();
 }
 
 // Links the module the worker sends, with the libraries sent before it; the process's exit code

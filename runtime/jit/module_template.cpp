@@ -2,11 +2,13 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "core/frame_io.h"
@@ -55,6 +57,7 @@ absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::str
   HelperProcessSpec spec;
   spec.path = options.binary_path;
   spec.args = TemplateArgs(hash_, options.sandbox);
+  spec.bind_symbols_at_start = true;  // each job is a fork of it
   // Its stderr is the worker's: a template that cannot start says why there.
   spec.descriptors = {HelperProcessSpec::kChannel, HelperProcessSpec::kDevNull, STDERR_FILENO};
   if (options.sandbox != nullptr) {
@@ -68,6 +71,7 @@ absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::str
   }
   pid_ = started->pid;
   channel_ = started->channel;
+  sandboxed_ = options.sandbox != nullptr;
 
   const auto deadline = std::chrono::steady_clock::now() + options.deadline;
   absl::StatusOr<Frame> ready = ReadFrame(channel_, options.max_message_bytes, deadline);
@@ -132,7 +136,7 @@ bool ModuleTemplate::RequestReadyJob() const {
   return true;
 }
 
-absl::StatusOr<ModuleTemplate::ReadyJob> ModuleTemplate::TakeReadyJob() const {
+absl::StatusOr<ModuleTemplate::JobEnds> ModuleTemplate::TakeReadyJob() const {
   auto fail = [this](const char* what) {
     healthy_ = false;
     return absl::UnavailableError(
@@ -147,7 +151,8 @@ absl::StatusOr<ModuleTemplate::ReadyJob> ModuleTemplate::TakeReadyJob() const {
     return fail("wait");
   }
   ReadyJobOffer offer;
-  int fds[template_protocol::kReadyJobDescriptors];
+  JobEnds::Descriptors fds;
+  fds.fill(-1);
   size_t received = 0;
   ssize_t got = ReceiveWithDescriptors(channel_, &offer, sizeof offer, fds, received);
   --ready_jobs_asked_;
@@ -162,7 +167,7 @@ absl::StatusOr<ModuleTemplate::ReadyJob> ModuleTemplate::TakeReadyJob() const {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot start the job: fork: ", strerror(offer.error)));
   }
-  return ReadyJob{fds[template_protocol::kLaunchSocket], fds[template_protocol::kShimPidfd]};
+  return JobEnds(fds);
 }
 
 void ModuleTemplate::ReplenishReadyJobs() const {
@@ -175,41 +180,62 @@ void ModuleTemplate::RequestReadyJobsAhead() const {
   }
 }
 
-absl::StatusOr<int> ModuleTemplate::Launch(JobKind kind, uint64_t memory_bytes,
-                                           const LaunchDescriptors& descriptors,
-                                           int staging_fd) const {
+absl::StatusOr<ModuleTemplate::JobEnds> ModuleTemplate::Launch(JobKind kind,
+                                                               uint64_t memory_bytes,
+                                                               int staging_fd,
+                                                               std::string_view channel_preface,
+                                                               size_t& preface_sent) const {
   std::lock_guard lock(launch_mutex_);
   if (!healthy_) return absl::UnavailableError("the module's template process has ended");
 
   LaunchRequest request;
   request.kind = kind;
   request.memory_bytes = memory_bytes;
-  std::array<int, template_protocol::kMaxLaunchDescriptors> sent;
-  std::copy(descriptors.begin(), descriptors.end(), sent.begin());
-  size_t count = descriptors.size();
-  if (staging_fd >= 0) {
-    request.has_staging = 1;
-    sent[count++] = staging_fd;
-  }
+  request.has_staging = staging_fd >= 0 ? 1 : 0;
+  const std::span<const int> staging =
+      staging_fd >= 0 ? std::span<const int>(&staging_fd, 1) : std::span<const int>();
+  // Sandboxed, a staging directory goes to init, which moves the inputs in and then launches
+  // the job: the job must never hold it (a way out of the sandbox's view of the files).
+  const template_protocol::ReadyJobDescriptor launch_to =
+      staging_fd >= 0 && sandboxed_ ? template_protocol::kInitSocket
+                                    : template_protocol::kLaunchSocket;
   // A ready job that died waiting (killed from outside, or it could not prepare, having said
   // why on the template's stderr, which is the worker's) is passed over; the last attempt is
   // with one started for this launch.
   for (int attempt = 0; attempt <= kReadyJobsAhead; ++attempt) {
-    absl::StatusOr<ReadyJob> ready = TakeReadyJob();
-    if (!ready.ok()) return ready.status();
-    const bool launched = SendWithDescriptors(ready->launch_socket, &request, sizeof request,
-                                              {sent.data(), count}) == sizeof request;
-    close(ready->launch_socket);
+    absl::StatusOr<JobEnds> job = TakeReadyJob();
+    if (!job.ok()) return job.status();
+    preface_sent = 0;
+    if (!channel_preface.empty()) {
+      const ssize_t sent = send(job->get(template_protocol::kChannel), channel_preface.data(),
+                                channel_preface.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent > 0) preface_sent = static_cast<size_t>(sent);  // the caller sends the rest
+    }
+    const bool launched = SendWithDescriptors(job->get(launch_to), &request, sizeof request,
+                                              staging) == sizeof request;
+    // Closing the other socket tells the job (or init) that the launch will not come there.
+    job->Close(template_protocol::kLaunchSocket);
+    job->Close(template_protocol::kInitSocket);
     if (launched) {
       // An executor stays: its replacement is prepared now, not when it ends.
       if (kind == JobKind::kExecutor) RequestReadyJobsAhead();
-      return ready->shim_pidfd;
+      return job;
     }
-    close(ready->shim_pidfd);
   }
   return absl::UnavailableError(
       "cannot start the job: its processes ended before it could run (the worker's log says "
       "why)");
+}
+
+ModuleTemplate::JobEnds::~JobEnds() {
+  for (int fd : fds_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void ModuleTemplate::JobEnds::Close(template_protocol::ReadyJobDescriptor which) {
+  if (fds_[which] >= 0) close(fds_[which]);
+  fds_[which] = -1;
 }
 
 }  // namespace rexec

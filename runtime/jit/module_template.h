@@ -23,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,7 +43,6 @@ struct ModuleTemplateOptions {
 class ModuleTemplate {
  public:
   using JobKind = template_protocol::JobKind;
-  using LaunchDescriptors = std::array<int, template_protocol::kLaunchDescriptors>;
 
   // Starts a template and links `object` in it, with `libraries` (jit_session.h). Blocks until
   // it is linked, so call it off the event loop. FailedPrecondition with the linker's message
@@ -64,15 +64,33 @@ class ModuleTemplate {
   // False once the template failed a launch; the code cache then starts a new one.
   bool healthy() const;
 
-  // Forks a job of `kind` from the template, with `descriptors` (template_protocol.h's
-  // LaunchDescriptor order; lent, not taken), the job's staging directory `staging_fd` for its
-  // files (-1: none; lent) and memory limit `memory_bytes` (0: none). Returns a
-  // pidfd of the job's shim, which ends when the job has ended and its status is in the status
-  // pipe. Call from one thread at a time. The job's processes were started ahead, so this only
-  // hands its descriptors to them; it waits for the template only when it has not finished
-  // preparing them (launches back to back).
-  absl::StatusOr<int> Launch(JobKind kind, uint64_t memory_bytes,
-                             const LaunchDescriptors& descriptors, int staging_fd = -1) const;
+  // The worker's ends of a job's plumbing (template_protocol.h's ReadyJobDescriptor order),
+  // closed with this unless taken.
+  class JobEnds {
+   public:
+    using Descriptors = std::array<int, template_protocol::kReadyJobDescriptors>;
+    explicit JobEnds(const Descriptors& fds) : fds_(fds) {}
+    JobEnds(JobEnds&& other) noexcept : fds_(other.fds_) { other.fds_.fill(-1); }
+    JobEnds& operator=(JobEnds&&) = delete;
+    ~JobEnds();
+    int get(template_protocol::ReadyJobDescriptor which) const { return fds_[which]; }
+    int Take(template_protocol::ReadyJobDescriptor which) { return std::exchange(fds_[which], -1); }
+    void Close(template_protocol::ReadyJobDescriptor which);
+
+   private:
+    Descriptors fds_;
+  };
+
+  // Launches a job of `kind` on processes the template started ahead: what fits of
+  // `channel_preface` is put in its channel first (`preface_sent` says how much), then its
+  // LaunchRequest goes straight to the job's process. `staging_fd` (-1: none; lent) is the
+  // job's staging directory for its files, `memory_bytes` its memory limit (0: none). Returns
+  // the worker's ends of the job: a pidfd of its shim (or init), which ends once the job has
+  // ended and its status is in the status pipe, its streams, channel and status pipe. Call from
+  // one thread at a time. It waits for the template only when no job prepared ahead is left
+  // (launches faster than jobs end).
+  absl::StatusOr<JobEnds> Launch(JobKind kind, uint64_t memory_bytes, int staging_fd,
+                                 std::string_view channel_preface, size_t& preface_sent) const;
 
   // Asks the template to start processes for the jobs to come, up to kReadyJobsAhead. Call once
   // a launched program has ended and its result has gone (an executor's replacement is asked for
@@ -89,23 +107,18 @@ class ModuleTemplate {
   absl::Status Link(const ModuleTemplateOptions& options, std::string_view object,
                     const std::vector<LibraryInput>& libraries);
 
-  // A job's processes, started by the template and waiting for their launch
-  // (template_protocol.h's ReadyJobOffer).
-  struct ReadyJob {
-    int launch_socket;
-    int shim_pidfd;
-  };
   // Asks the template for one more ready job; false if it cannot be asked any more.
   bool RequestReadyJob() const;
   // ReplenishReadyJobs, with launch_mutex_ held.
   void RequestReadyJobsAhead() const;
   // The oldest ready job asked for (asking first if none was), once the template has it.
-  absl::StatusOr<ReadyJob> TakeReadyJob() const;
+  absl::StatusOr<JobEnds> TakeReadyJob() const;
 
   const ContentHash hash_;
   const size_t object_bytes_;
   pid_t pid_ = -1;
   int channel_ = -1;
+  bool sandboxed_ = false;
   template_protocol::LinkedEntries entries_;
   mutable std::mutex launch_mutex_;
   mutable bool healthy_ = true;

@@ -7,14 +7,13 @@
 //   template -> worker:        frame kLinked (LinkedEntries) or kError (the linker's message)
 // then any number of times:
 //   worker -> template:        a ReadyJobRequest
-//   template -> worker:        a ReadyJobOffer: the processes of a job, started and waiting for
-//                              their launch, as a socket to them and a pidfd of the first
-// and the worker launches that job by sending a LaunchRequest with the job's five descriptors
-// (SCM_RIGHTS, in LaunchDescriptor order) straight to the offered socket. The worker asks for
-// the next job as it launches one, so the template prepares it while the job runs and is never
-// on a job's path. Frames are core/frame_io.h's. A job's own data (arguments, states, input,
-// even its descriptors) never passes through the template: every job forked from it would
-// inherit what it held.
+//   template -> worker:        a ReadyJobOffer with the ReadyJobDescriptors: the processes of a
+//                              job (its init or shim, and the job's own), started, their
+//                              standard streams and channel made, waiting for their launch
+// and the worker launches that job by sending a LaunchRequest straight to the job's process on
+// the offered launch socket. The template prepares jobs between jobs and is never on a job's
+// path. Frames are core/frame_io.h's. A job's own data (arguments, states, input) never passes
+// through the template: every job forked from it would inherit what it held.
 #pragma once
 
 #include <cstdint>
@@ -48,15 +47,32 @@ enum class JobKind : uint32_t {
   kExecutor = 2,  // serves command jobs on the channel (command_protocol.h)
 };
 
-// The descriptors that come with a LaunchRequest, in this order. The job gets the first three as
-// its standard streams and the channel as descriptor 3; its shim writes the job's wait status
-// (an int) to the status pipe when the job has ended.
-enum LaunchDescriptor { kStdin, kStdout, kStderr, kChannel, kStatus, kLaunchDescriptors };
-// A job with files (LaunchRequest::has_staging) gets a sixth: its staging directory on the host
-// (exec/job_files.h). Sandboxed, only the job's init holds it (sandbox/job_file_copy.h);
-// unsandboxed, the job starts in its "work" subdirectory.
-inline constexpr int kStaging = kLaunchDescriptors;
-inline constexpr size_t kMaxLaunchDescriptors = kLaunchDescriptors + 1;
+inline constexpr uint32_t kReadyJobMagic = 0x7278546a;  // "rxTj"
+
+struct ReadyJobRequest {
+  uint32_t magic = kReadyJobMagic;
+};
+
+// The descriptors that come with a ReadyJobOffer, in this order: the worker's ends of a ready
+// job's plumbing. The job's process holds the other ends of its streams and channel, as
+// descriptors 0-3; its init (or shim) holds the other end of the status pipe.
+enum ReadyJobDescriptor {
+  kLaunchSocket,  // to the job's process: where its LaunchRequest goes
+  kInitSocket,    // to its init (sandboxed): where a staging directory goes (kStagingMagic)
+  kShimPidfd,     // of its init or shim: SIGTERM to it ends the job and all it started
+  kStdinWrite,
+  kStdoutRead,
+  kStderrRead,
+  kChannel,     // the job's descriptor 3: a program's arguments, an executor's commands
+  kStatusRead,  // the job's wait status (an int) comes here once it has ended
+  kReadyJobDescriptors
+};
+
+// A job with files (LaunchRequest::has_staging) comes with its staging directory on the host
+// (exec/job_files.h). Sandboxed, only the job's init may hold it (sandbox/job_file_copy.h): it
+// goes to the init socket first, with a StagingNote, and init tells the job once the inputs are
+// in place. Unsandboxed, it comes with the LaunchRequest, and the job starts in its "work"
+// subdirectory.
 inline constexpr char kUnsandboxedWork[] = "work";
 
 inline constexpr uint32_t kLaunchMagic = 0x72785466;  // "rxTf"
@@ -65,19 +81,14 @@ struct LaunchRequest {
   uint32_t magic = kLaunchMagic;
   JobKind kind = JobKind::kProgram;
   uint64_t memory_bytes = 0;  // the job's memory limit (exec/memory_limit.h); 0: none
-  uint32_t has_staging = 0;   // 1: a staging directory's descriptor comes along (kStaging)
+  uint32_t has_staging = 0;   // 1: the job has a staging directory (see above)
 };
 
-inline constexpr uint32_t kReadyJobMagic = 0x7278546a;  // "rxTj"
+inline constexpr uint32_t kStagingMagic = 0x72785453;  // "rxTS"
 
-struct ReadyJobRequest {
-  uint32_t magic = kReadyJobMagic;
+struct StagingNote {
+  uint32_t magic = kStagingMagic;
 };
-
-// The descriptors that come with a ReadyJobOffer, in this order: where the job's LaunchRequest
-// goes, and a pidfd of the job's shim (or init), which ends once the job has ended and its
-// status is in the status pipe.
-enum ReadyJobDescriptor { kLaunchSocket, kShimPidfd, kReadyJobDescriptors };
 
 struct ReadyJobOffer {
   uint32_t magic = kReadyJobMagic;
