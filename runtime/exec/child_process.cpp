@@ -2,14 +2,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-
-#include "absl/strings/str_cat.h"
 
 namespace rexec {
 ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)

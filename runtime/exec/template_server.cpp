@@ -40,7 +40,6 @@ namespace {
 using template_protocol::FrameKind;
 using template_protocol::JobKind;
 using template_protocol::LaunchRequest;
-using template_protocol::ReadyJobDescriptor;
 
 constexpr size_t kMaxArgumentBytes = 64 << 20;
 
@@ -209,7 +208,6 @@ struct JobPlumbing {
   bool Make() {
     offered.fill(-1);
     job.fill(-1);
-    using template_protocol::ReadyJobDescriptor;
     auto pipe_to = [](int& read_end, int& write_end) {
       int ends[2];
       if (pipe2(ends, O_CLOEXEC) != 0) return false;

@@ -234,8 +234,7 @@ ModuleTemplate::JobEnds::~JobEnds() {
 }
 
 void ModuleTemplate::JobEnds::Close(template_protocol::ReadyJobDescriptor which) {
-  if (fds_[which] >= 0) close(fds_[which]);
-  fds_[which] = -1;
+  if (const int fd = Take(which); fd >= 0) close(fd);
 }
 
 }  // namespace rexec

@@ -194,14 +194,19 @@ struct WorkerServer::State {
   LoggingErrorHandler error_handler;
   kj::TaskSet connections{error_handler};
 
+  // Where a store keeps `subdirectory` of the cache directory on disk; none with --cache-dir -.
+  static std::optional<std::filesystem::path> CacheSubdirectory(const WorkerOptions& options,
+                                                                const char* subdirectory) {
+    if (options.cache_dir == "-") return std::nullopt;
+    std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
+    return std::filesystem::path(root) / subdirectory;
+  }
+
   // Bitcode gets a quarter of each budget: objects are larger, and costlier to rebuild.
   static BlobStoreOptions StoreOptions(const WorkerOptions& options, const char* subdirectory,
                                        double share) {
     BlobStoreOptions store;
-    if (options.cache_dir != "-") {
-      std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
-      store.directory = std::filesystem::path(root) / subdirectory;
-    }
+    store.directory = CacheSubdirectory(options, subdirectory);
     store.max_memory_bytes = static_cast<uint64_t>(options.max_memory_cache_bytes * share);
     // At least a byte: a store's share of a tiny bound must not round down to "unbounded".
     store.max_disk_bytes =
@@ -239,10 +244,7 @@ struct WorkerServer::State {
   // a few entries of a few hundred bytes.
   static BlobStoreOptions TargetStoreOptions(const WorkerOptions& options) {
     BlobStoreOptions store;
-    if (options.cache_dir != "-") {
-      std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
-      store.directory = std::filesystem::path(root) / "targets";
-    }
+    store.directory = CacheSubdirectory(options, "targets");
     store.max_memory_bytes = store.max_disk_bytes = 1 << 20;
     store.max_blob_bytes = 64 << 10;
     return store;
@@ -251,10 +253,7 @@ struct WorkerServer::State {
   // Input files go to disk even without a disk cache: a temporary directory then.
   static FileStoreOptions FileStoreOptionsOf(const WorkerOptions& options) {
     FileStoreOptions store;
-    if (options.cache_dir != "-") {
-      std::string root = options.cache_dir.empty() ? DefaultCacheDirectory() : options.cache_dir;
-      store.directory = std::filesystem::path(root) / "files";
-    }
+    store.directory = CacheSubdirectory(options, "files");
     store.max_bytes = options.max_file_store_bytes;
     store.max_file_bytes = options.max_input_bytes;
     return store;
