@@ -46,8 +46,14 @@ absl::StatusOr<kj::Own<ChildProcess>> ChildProcess::Launch(
   child->stderr_ = kj::heap<ChildOutput>(events, take(template_protocol::kStderrRead, true));
   child->stdin_ = io.wrapOutputFd(take(template_protocol::kStdinWrite, false),
                                   kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  child->channel_ = io.wrapSocketFd(take(template_protocol::kChannel, false),
-                                    kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  child->channel_ =
+      io.wrapOutputFd(take(template_protocol::kChannelWrite, false),
+                      kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                          kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
+  if (kind == ModuleTemplate::JobKind::kExecutor) {
+    child->answers_ = io.wrapInputFd(take(template_protocol::kChannelRead, false),
+                                     kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  }
   return child;
 }
 

@@ -1,7 +1,6 @@
 // A job's process, as the worker sees it: started from its module's template
-// (jit/module_template.h), never forked from the worker, with its standard streams on pipes and
-// its channel (descriptor 3 in the job: a program's arguments, an executor's command protocol)
-// on a socket.
+// (jit/module_template.h), never forked from the worker, with its standard streams and its
+// channel (a program's arguments, an executor's command protocol) on pipes.
 //
 // The worker's side is kj-async: stdin is an async stream, the output pipes are non-blocking
 // descriptors watched by the event loop (OutputPump reads them), and the end is the job's wait
@@ -54,11 +53,13 @@ class ChildProcess {
   // The write end of the child's stdin, until CloseInput().
   kj::Maybe<kj::AsyncOutputStream&> input();
   void CloseInput() { stdin_ = nullptr; }
-  // The worker's end of the job's channel; call once. The first preface_sent() bytes of the
+  // The worker's end of the job's channel in; call once. The first preface_sent() bytes of the
   // launch's `channel_preface` are already in it: written before the launch, they wait for the
   // job instead of the job waiting for them.
-  kj::Own<kj::AsyncIoStream> TakeChannel() { return kj::mv(channel_); }
+  kj::Own<kj::AsyncOutputStream> TakeChannel() { return kj::mv(channel_); }
   size_t preface_sent() const { return preface_sent_; }
+  // An executor's answers, its channel out; call once. A program has none.
+  kj::Own<kj::AsyncInputStream> TakeAnswers() { return kj::mv(answers_); }
 
   // The job's wait status once it has ended; call at most once.
   kj::Promise<int> OnExit();
@@ -78,7 +79,8 @@ class ChildProcess {
   kj::Own<ChildOutput> stdout_;
   kj::Own<ChildOutput> stderr_;
   kj::Maybe<kj::Own<kj::AsyncOutputStream>> stdin_;
-  kj::Own<kj::AsyncIoStream> channel_;
+  kj::Own<kj::AsyncOutputStream> channel_;
+  kj::Own<kj::AsyncInputStream> answers_;
   kj::UnixEventPort::FdObserver exit_observer_;
 };
 

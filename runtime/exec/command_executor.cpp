@@ -1,12 +1,14 @@
 #include "runtime/exec/command_executor.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include "core/fd_io.h"
 #include "runtime/exec/command_protocol.h"
 #include "runtime/exec/memory_limit.h"
+#include "runtime/jit/template_protocol.h"
 
 namespace rexec {
 namespace {
@@ -26,8 +29,8 @@ using command_protocol::RequestHeader;
 using command_protocol::ResponseHeader;
 using command_protocol::Status;
 
-// The job's channel (jit/template_protocol.h).
-constexpr int kControlFd = 3;
+using template_protocol::kJobChannelIn;
+using template_protocol::kJobChannelOut;
 
 // Collects what the command's entry reports through the C ABI of command.h.
 struct CallResult {
@@ -66,19 +69,74 @@ void RunInitializersQuietly(const LinkedModule& module) {
   close(null_fd);
 }
 
-// True when the job left a thread or a child process running: it would act during later jobs
-// (write into their output, hold their memory), so this executor must not serve another.
-bool JobLeftSomethingRunning() {
-  DIR* tasks = opendir("/proc/self/task");
-  int threads = 0;
-  if (tasks != nullptr) {
-    while (dirent* entry = readdir(tasks)) threads += entry->d_name[0] != '.';
-    closedir(tasks);
+// Tells whether a job left a thread or a child process running: it would act during later jobs
+// (write into their output, hold their memory), so this executor must not serve another. Asked
+// after every job, so it costs one fstat, not a walk of /proc/self/task: the link count of that
+// directory is a constant plus the process's thread count.
+class LeftoverCheck {
+ public:
+  LeftoverCheck() : tasks_(open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    one_thread_links_ = Links();  // the executor has one thread now
   }
-  pid_t child;
-  while ((child = waitpid(-1, nullptr, WNOHANG)) > 0) {  // children that already ended
+
+  bool JobLeftSomethingRunning() const {
+    pid_t child;
+    while ((child = waitpid(-1, nullptr, WNOHANG)) > 0) {  // children that already ended
+    }
+    const nlink_t links = Links();
+    return links == 0 || links != one_thread_links_ || child == 0;  // 0: a child still runs
   }
-  return threads != 1 || child == 0;  // 0: a child is still running
+
+ private:
+  nlink_t Links() const {
+    struct stat status;
+    return tasks_ >= 0 && fstat(tasks_, &status) == 0 ? status.st_nlink : 0;
+  }
+
+  int tasks_;
+  nlink_t one_thread_links_ = 0;
+};
+
+// Reads requests through a buffer: a request's header and body usually come with one read.
+class RequestReader {
+ public:
+  explicit RequestReader(int fd) : fd_(fd) {}
+
+  // False when the channel failed or ended before `size` bytes came.
+  bool Read(void* into, size_t size) {
+    char* out = static_cast<char*>(into);
+    while (size > 0) {
+      if (begin_ == end_) {
+        // Large bodies go straight to their place; small reads fill the buffer.
+        if (size >= sizeof buffer_) return ReadFully(fd_, out, size);
+        ssize_t got;
+        while ((got = read(fd_, buffer_, sizeof buffer_)) < 0 && errno == EINTR) {
+        }
+        if (got <= 0) return false;
+        begin_ = buffer_;
+        end_ = buffer_ + got;
+      }
+      const size_t take = std::min<size_t>(size, end_ - begin_);
+      std::memcpy(out, begin_, take);
+      begin_ += take;
+      out += take;
+      size -= take;
+    }
+    return true;
+  }
+
+ private:
+  const int fd_;
+  char buffer_[16 * 1024];
+  char* begin_ = buffer_;
+  char* end_ = buffer_;
+};
+
+// True unless the pipe behind `fd` is known to be empty: the worker then need not read it to
+// have all of the job's output.
+bool MayHoldOutput(int fd) {
+  int pending = 0;
+  return ioctl(fd, FIONREAD, &pending) != 0 || pending != 0;
 }
 
 }  // namespace
@@ -92,19 +150,21 @@ void ServeCommands(const LinkedModule& module) {
     AtChildExit([](void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)(); },
                 reinterpret_cast<void*>(fini));
   }
+  LeftoverCheck leftovers;  // while the executor has one thread: before the initializers
   RunInitializersQuietly(module);
 
+  RequestReader requests(kJobChannelIn);
   std::string request_body;  // name, then state
   std::string reply;         // the whole response, sent with one write
   uint64_t memory_limit = 0;  // the current job's; 0: none, as the executor starts
   for (;;) {
     RequestHeader request;
-    if (!ReadFully(kControlFd, &request, sizeof request) ||
+    if (!requests.Read(&request, sizeof request) ||
         request.magic != command_protocol::kRequestMagic) {
       ExitChild(0);  // the worker closed the connection: a normal end
     }
     request_body.resize(request.name_bytes + request.state_bytes);
-    if (!ReadFully(kControlFd, request_body.data(), request_body.size())) ExitChild(0);
+    if (!requests.Read(request_body.data(), request_body.size())) ExitChild(0);
     std::string name = request_body.substr(0, request.name_bytes);
     std::string_view state = std::string_view(request_body).substr(request.name_bytes);
     if (request.memory_bytes != memory_limit) {
@@ -130,7 +190,10 @@ void ServeCommands(const LinkedModule& module) {
     }
     // The job's output must be in the pipes before its answer is (OutputPump::Finish).
     FlushChildOutput();
-    if (JobLeftSomethingRunning()) response.flags |= command_protocol::kRetireExecutor;
+    if (leftovers.JobLeftSomethingRunning()) response.flags |= command_protocol::kRetireExecutor;
+    if (MayHoldOutput(STDOUT_FILENO) || MayHoldOutput(STDERR_FILENO)) {
+      response.flags |= command_protocol::kOutputLeft;
+    }
     response.state_bytes = result.state.size();
     response.type_bytes = result.type.size();
     response.message_bytes = result.message.size();
@@ -138,7 +201,7 @@ void ServeCommands(const LinkedModule& module) {
     reply += result.state;
     reply += result.type;
     reply += result.message;
-    if (!WriteFully(kControlFd, reply.data(), reply.size())) ExitChild(0);
+    if (!WriteFully(kJobChannelOut, reply.data(), reply.size())) ExitChild(0);
   }
 }
 

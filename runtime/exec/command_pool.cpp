@@ -29,6 +29,98 @@ constexpr uint64_t kMaxExceptionTextBytes = 1 << 20;
 // handlers run, its init copies the outputs out) before it is killed.
 constexpr auto kAloneExitGrace = 10 * kj::SECONDS;
 
+// What an executor answered for one job.
+struct Answer {
+  JobOutcome outcome;
+  uint32_t flags = 0;  // command_protocol::kRetireExecutor, kOutputLeft
+};
+
+Answer Malformed(ChildProcess& executor, const char* why) {
+  executor.Kill();
+  return {JobOutcome::Failed(JobOutcome::Stage::kInternal, why),
+          command_protocol::kRetireExecutor};
+}
+
+Answer DecodeAnswer(const ResponseHeader& header, kj::ArrayPtr<const char> body,
+                    std::string_view command, ChildProcess& executor) {
+  const char* cursor = body.begin();
+  auto take = [&cursor](uint64_t bytes) {
+    std::string piece(cursor, bytes);
+    cursor += bytes;
+    return piece;
+  };
+  Answer answer;
+  answer.flags = header.flags;
+  JobOutcome& outcome = answer.outcome;
+  outcome.state = take(header.state_bytes);
+  outcome.exception_type = take(header.type_bytes);
+  outcome.message = take(header.message_bytes);
+  switch (header.status) {
+    case Status::kOk:
+      outcome.kind = JobOutcome::Kind::kExited;
+      outcome.code = header.code;
+      break;
+    case Status::kException:
+      outcome.kind = JobOutcome::Kind::kException;
+      break;
+    case Status::kBadState:
+      outcome = JobOutcome::Failed(JobOutcome::Stage::kRequest, outcome.message);
+      break;
+    case Status::kUnknownCommand:
+      outcome = JobOutcome::Failed(
+          JobOutcome::Stage::kRequest,
+          absl::StrCat("the module has no command named '", std::string(command), "'"));
+      break;
+    default:
+      return Malformed(executor, "the command executor sent an unknown status");
+  }
+  return answer;
+}
+
+// Reads one job's answer; none if the executor ended first. The worker trusts nothing in it:
+// sizes are bounded, and a malformed answer ends the executor.
+kj::Promise<kj::Maybe<Answer>> ReadAnswer(kj::AsyncInputStream& answers, ChildProcess& executor,
+                                          uint64_t max_state_bytes, std::string_view command) {
+  // One read takes a header and a body of up to this size.
+  constexpr size_t kFirstReadBytes = 4096;
+  auto buffer = kj::heapArray<char>(kFirstReadBytes);
+  char* first = buffer.begin();
+  return answers.tryRead(first, sizeof(ResponseHeader), kFirstReadBytes)
+      .then(
+          [&answers, &executor, max_state_bytes, command, buffer = kj::mv(buffer)](
+              size_t got) mutable -> kj::Promise<kj::Maybe<Answer>> {
+            if (got < sizeof(ResponseHeader)) return kj::Maybe<Answer>(nullptr);  // it died
+            ResponseHeader header;
+            std::memcpy(&header, buffer.begin(), sizeof header);
+            const bool bounded = header.magic == command_protocol::kResponseMagic &&
+                                 header.state_bytes <= max_state_bytes &&
+                                 header.type_bytes <= kMaxExceptionTextBytes &&
+                                 header.message_bytes <= kMaxExceptionTextBytes;
+            const size_t body_bytes =
+                bounded ? header.state_bytes + header.type_bytes + header.message_bytes : 0;
+            // One job at a time: nothing may follow its answer.
+            if (!bounded || got > sizeof header + body_bytes) {
+              return kj::Maybe<Answer>(
+                  Malformed(executor, "the command executor sent a malformed answer"));
+            }
+            const size_t have = got - sizeof header;
+            if (have == body_bytes) {
+              return kj::Maybe<Answer>(DecodeAnswer(
+                  header, buffer.slice(sizeof header, got), command, executor));
+            }
+            auto body = kj::heapArray<char>(body_bytes);
+            std::memcpy(body.begin(), buffer.begin() + sizeof header, have);
+            char* rest = body.begin() + have;
+            return answers.tryRead(rest, body_bytes - have, body_bytes - have)
+                .then([&executor, header, have, command,
+                       body = kj::mv(body)](size_t more) -> kj::Maybe<Answer> {
+                  if (have + more < body.size()) return nullptr;  // it died mid-answer
+                  return DecodeAnswer(header, body, command, executor);
+                });
+          },
+          // A read error: the executor is gone.
+          [](kj::Exception&&) { return kj::Maybe<Answer>(nullptr); });
+}
 }  // namespace
 
 struct CommandPool::Executor {
@@ -45,7 +137,8 @@ struct CommandPool::Executor {
 
   Seat seat;
   kj::Own<ChildProcess> process;
-  kj::Own<kj::AsyncIoStream> control;
+  kj::Own<kj::AsyncOutputStream> requests;  // its channel
+  kj::Own<kj::AsyncInputStream> answers;
   kj::ForkedPromise<int> exit = nullptr;  // the wait status, once it ends
   kj::Promise<void> watch = nullptr;      // sets `dead` if it ends while idle
   bool dead = false;
@@ -83,7 +176,8 @@ absl::StatusOr<kj::Own<CommandPool::Executor>> CommandPool::Spawn(int staging_fd
   if (!child.ok()) return child.status();
   auto executor = kj::heap<Executor>(*this);
   executor->process = kj::mv(*child);
-  executor->control = executor->process->TakeChannel();
+  executor->requests = executor->process->TakeChannel();
+  executor->answers = executor->process->TakeAnswers();
   executor->exit = executor->process->OnExit().fork();
   Executor* raw = executor.get();
   executor->watch = executor->exit.addBranch()
@@ -200,7 +294,7 @@ kj::Promise<JobOutcome> CommandPool::RunAlone(std::string name, std::string stat
   return RunOn(executor, *job)
       .then([this, &executor](JobOutcome outcome) {
         // Closing its channel ends it, as the end of a connection ends any executor.
-        executor.control = nullptr;
+        executor.requests = nullptr;
         Executor* raw = &executor;
         return executor.exit.addBranch()
             .ignoreResult()
@@ -240,82 +334,32 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                    .eagerlyEvaluate(nullptr);
   }
 
-  auto output = kj::heap<OutputPump>(*executor.process, job.io, job.limits.output_bytes);
+  // Between jobs an executor's pipes are empty: the previous job's were read to the end.
+  auto output = kj::heap<OutputPump>(*executor.process, job.io, job.limits.output_bytes,
+                                     OutputPump::Pipes::kEmpty);
   OutputPump& output_ref = *output;
-  auto header = kj::heap<ResponseHeader>();
-  ResponseHeader& header_ref = *header;
-  kj::Promise<kj::Maybe<JobOutcome>> answered =
-      executor.control->write(frame.begin(), frame.size())
+  kj::Promise<kj::Maybe<Answer>> answered =
+      executor.requests->write(frame.begin(), frame.size())
           .attach(kj::mv(frame))
-          .then([&executor, &header_ref] {
-            return executor.control->tryRead(&header_ref, sizeof header_ref, sizeof header_ref);
-          })
-          .then([this, &executor, &header_ref,
-                 &job](size_t n) -> kj::Promise<kj::Maybe<JobOutcome>> {
-            const ResponseHeader& h = header_ref;
-            if (n < sizeof h) return kj::Maybe<JobOutcome>(nullptr);  // it died mid-job
-            bool bounded = h.magic == command_protocol::kResponseMagic &&
-                           h.state_bytes <= max_state_bytes_ &&
-                           h.type_bytes <= kMaxExceptionTextBytes &&
-                           h.message_bytes <= kMaxExceptionTextBytes;
-            if (!bounded) {
-              executor.process->Kill();
-              return kj::Maybe<JobOutcome>(JobOutcome::Failed(
-                  JobOutcome::Stage::kInternal, "the command executor sent a malformed answer"));
-            }
-            size_t total = h.state_bytes + h.type_bytes + h.message_bytes;
-            auto body = kj::heapArray<kj::byte>(total);
-            kj::byte* begin = body.begin();
-            return executor.control->tryRead(begin, total, total)
-                .then([this, &job, &header_ref, total,
-                       body = kj::mv(body)](size_t got) mutable -> kj::Promise<kj::Maybe<JobOutcome>> {
-                  if (got < total) return kj::Maybe<JobOutcome>(nullptr);
-                  const ResponseHeader& h = header_ref;
-                  const char* cursor = reinterpret_cast<const char*>(body.begin());
-                  auto take = [&cursor](uint64_t bytes) {
-                    std::string piece(cursor, bytes);
-                    cursor += bytes;
-                    return piece;
-                  };
-                  JobOutcome outcome;
-                  outcome.state = take(h.state_bytes);
-                  outcome.exception_type = take(h.type_bytes);
-                  outcome.message = take(h.message_bytes);
-                  switch (h.status) {
-                    case Status::kOk:
-                      outcome.kind = JobOutcome::Kind::kExited;
-                      outcome.code = h.code;
-                      break;
-                    case Status::kException:
-                      outcome.kind = JobOutcome::Kind::kException;
-                      break;
-                    case Status::kBadState:
-                      outcome = JobOutcome::Failed(JobOutcome::Stage::kRequest, outcome.message);
-                      break;
-                    case Status::kUnknownCommand:
-                      outcome = JobOutcome::Failed(
-                          JobOutcome::Stage::kRequest,
-                          absl::StrCat("the module has no command named '", job.name, "'"));
-                      break;
-                    default:
-                      outcome = JobOutcome::Failed(JobOutcome::Stage::kInternal,
-                                                   "the command executor sent an unknown status");
-                      return kj::Maybe<JobOutcome>(outcome);
-                  }
-                  job.executor_healthy = (h.flags & command_protocol::kRetireExecutor) == 0;
-                  return kj::Maybe<JobOutcome>(kj::mv(outcome));
-                });
-          },
-          // A write or read error: the executor is gone.
-          [](kj::Exception&&) { return kj::Maybe<JobOutcome>(nullptr); });
+          .then(
+              [this, &executor, &job] {
+                return ReadAnswer(*executor.answers, *executor.process, max_state_bytes_,
+                                  job.name);
+              },
+                // A write error: the executor is gone.
+                [](kj::Exception&&) { return kj::Maybe<Answer>(nullptr); });
 
   return answered
-      .then([&executor, &job, &output_ref](kj::Maybe<JobOutcome> answer) -> kj::Promise<JobOutcome> {
-        KJ_IF_MAYBE(outcome, answer) {
-          // The executor flushed before it answered: the rest of this job's output is in the
-          // pipes now.
-          return output_ref.Finish().then(
-              [&executor, &job, &output_ref, outcome = kj::mv(*outcome)]() mutable
+      .then([&executor, &job, &output_ref](kj::Maybe<Answer> answer) -> kj::Promise<JobOutcome> {
+        KJ_IF_MAYBE(given, answer) {
+          // The executor flushed before it answered: the rest of this job's output, if any, is
+          // in the pipes now.
+          const OutputPump::Pipes left = (given->flags & command_protocol::kOutputLeft) != 0
+                                             ? OutputPump::Pipes::kMayHoldOutput
+                                             : OutputPump::Pipes::kEmpty;
+          job.executor_healthy = (given->flags & command_protocol::kRetireExecutor) == 0;
+          return output_ref.Finish(left).then(
+              [&executor, &job, &output_ref, outcome = kj::mv(given->outcome)]() mutable
               -> kj::Promise<JobOutcome> {
                 if (!output_ref.limit_hit()) {
                   outcome.run_us = MicrosecondsSince(job.started);
@@ -339,7 +383,7 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
           });
         });
       })
-      .attach(kj::mv(watchdog), kj::mv(header), kj::mv(output));
+      .attach(kj::mv(watchdog), kj::mv(output));
 }
 
 CommandPoolSet::CommandPoolSet(ExecutionContext& context, size_t max_pools,

@@ -1,7 +1,8 @@
 // Frames between the worker and a command executor process, over a stream socket.
 //
 // An executor is a long-lived child that holds one linked module and runs its commands one job
-// at a time, so a command job costs one message each way instead of a fork. The executor runs
+// at a time, so a command job costs one message each way instead of a fork. Requests go on the
+// executor's channel in, responses on its channel out (jit/template_protocol.h). The executor runs
 // user code, so the worker treats every response as untrusted: sizes are bounded, and anything
 // malformed ends that executor.
 //
@@ -33,8 +34,12 @@ enum class Status : uint32_t {
   kUnknownCommand = 3,  // no REXEC_COMMAND of that name in the module
 };
 
+// ResponseHeader::flags.
 // The job left threads or processes running: the worker must retire this executor.
 inline constexpr uint32_t kRetireExecutor = 1;
+// The job's stdout or stderr pipe still held output when the executor answered: the worker
+// reads them until empty. Without it, the worker has read all of the job's output already.
+inline constexpr uint32_t kOutputLeft = 2;
 
 struct ResponseHeader {
   uint32_t magic = kResponseMagic;

@@ -17,21 +17,25 @@ kj::ForkedPromise<void> Requested(kj::Own<kj::PromiseFulfiller<void>>& fulfiller
 
 }  // namespace
 
-OutputPump::OutputPump(ChildProcess& child, JobIo& io, uint64_t limit_bytes)
+OutputPump::OutputPump(ChildProcess& child, JobIo& io, uint64_t limit_bytes, Pipes pipes)
     : child_(child), io_(io), limit_bytes_(limit_bytes), finish_requested_(Requested(finish_)) {
   auto pumps = kj::heapArrayBuilder<kj::Promise<void>>(2);
-  pumps.add(Pump(OutputKind::kStdout));
-  pumps.add(Pump(OutputKind::kStderr));
+  for (OutputKind kind : {OutputKind::kStdout, OutputKind::kStderr}) {
+    pumps.add(pipes == Pipes::kEmpty ? AwaitOutput(kind) : Pump(kind));
+  }
   pumping_ = kj::joinPromises(pumps.finish()).eagerlyEvaluate(nullptr);
 }
 
-kj::Promise<void> OutputPump::Finish() {
+kj::Promise<void> OutputPump::Finish(Pipes left) {
   finishing_ = true;
+  left_in_pipes_ = left == Pipes::kMayHoldOutput;
   finish_->fulfill();
   return kj::mv(pumping_);
 }
 
 kj::Promise<void> OutputPump::Pump(OutputKind kind) {
+  // Every read so far has been delivered; with empty pipes at the finish, that was all.
+  if (finishing_ && !left_in_pipes_) return kj::READY_NOW;
   ChildOutput& from = child_.output(kind);
   // Read into one scratch buffer and copy out only what came: most jobs write a few bytes.
   static thread_local kj::byte scratch[kChunkBytes];
@@ -57,7 +61,12 @@ kj::Promise<void> OutputPump::Pump(OutputKind kind) {
   if (n == 0 || errno != EAGAIN) return kj::READY_NOW;
   // Empty for now: everything written so far was delivered.
   if (finishing_) return kj::READY_NOW;
-  return from.observer.whenBecomesReadable()
+  return AwaitOutput(kind);
+}
+
+kj::Promise<void> OutputPump::AwaitOutput(OutputKind kind) {
+  return child_.output(kind)
+      .observer.whenBecomesReadable()
       .exclusiveJoin(finish_requested_.addBranch())
       .then([this, kind] { return Pump(kind); });
 }

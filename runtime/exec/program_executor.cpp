@@ -87,7 +87,7 @@ kj::Promise<JobOutcome> RunProgram(ExecutionContext& context,
   if (!child.ok()) {
     return JobOutcome::Failed(JobOutcome::Stage::kStart, std::string(child.status().message()));
   }
-  kj::Own<kj::AsyncIoStream> channel = (*child)->TakeChannel();
+  kj::Own<kj::AsyncOutputStream> channel = (*child)->TakeChannel();
   const size_t sent = (*child)->preface_sent();
   kj::Promise<void> arguments_sent = kj::READY_NOW;
   if (sent < arguments->size()) {

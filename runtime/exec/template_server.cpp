@@ -46,9 +46,17 @@ constexpr size_t kMaxArgumentBytes = 64 << 20;
 // Where a ready job's process keeps its plumbing while it waits (WaitAsJob): its standard
 // streams and channel where the job finds them, then the sockets its launch comes on, from the
 // worker or, for a job with a staging directory (sandboxed), from its init.
-enum JobProcessFd { kJobStdin, kJobStdout, kJobStderr, kChannelFd, kLaunchFd, kInitLinkFd };
+enum JobProcessFd {
+  kJobStdin,
+  kJobStdout,
+  kJobStderr,
+  kChannelIn = template_protocol::kJobChannelIn,
+  kChannelOut = template_protocol::kJobChannelOut,
+  kLaunchFd,
+  kInitLinkFd
+};
 // The descriptors the job keeps once launched: its streams and its channel.
-constexpr unsigned kJobDescriptors = kChannelFd + 1;
+constexpr unsigned kJobDescriptors = kChannelOut + 1;
 // A job's process waiting for its launch goes by this name (then by its program's).
 constexpr char kReadyJobName[] = "rexec-ready";
 
@@ -69,8 +77,9 @@ void CallFini(void* fini) { reinterpret_cast<LinkedModule::VoidFunction>(fini)()
 // A program's whole life: what a C runtime's _start would do, with rexec's exit path.
 [[noreturn]] void StartProgram(const LinkedModule& module) {
   absl::StatusOr<std::vector<std::string>> args =
-      template_protocol::ReadArguments(kChannelFd, kMaxArgumentBytes);
-  close(kChannelFd);
+      template_protocol::ReadArguments(kChannelIn, kMaxArgumentBytes);
+  close(kChannelIn);
+  close(kChannelOut);
   if (!args.ok() || args->empty()) _exit(127);  // the worker gave up on this job
   std::vector<char*> argv;
   for (std::string& arg : *args) argv.push_back(arg.data());
@@ -165,10 +174,11 @@ bool AwaitLaunch(LaunchRequest& request, int& staging) {
   const bool sandboxed = options.sandbox != nullptr;
   if (sandboxed) options.sandbox->HardenJob();
   // Until here the template's stderr was fd 2: a failure to prepare is the worker's to log.
-  const int placed[] = {plumbing[kJobStdin], plumbing[kJobStdout], plumbing[kJobStderr],
-                        plumbing[kChannelFd], plumbing[kLaunchFd], init_link};
+  std::array<int, kInitLinkFd + 1> placed;
+  std::copy(plumbing.begin(), plumbing.end(), placed.begin());
+  placed[kInitLinkFd] = init_link;
   if (!PlaceDescriptors(placed)) _exit(127);
-  close_range(std::size(placed), ~0U, 0);
+  close_range(placed.size(), ~0U, 0);
   prctl(PR_SET_NAME, kReadyJobName, 0, 0, 0);
   // Prepared: from here on, on its job's path (and the policy a program started by a shell has).
   SetSchedulingPolicy(SCHED_OTHER);
@@ -225,7 +235,9 @@ struct JobPlumbing {
     return pipe_to(job[kJobStdin], offered[template_protocol::kStdinWrite]) &&
            pipe_to(offered[template_protocol::kStdoutRead], job[kJobStdout]) &&
            pipe_to(offered[template_protocol::kStderrRead], job[kJobStderr]) &&
-           socket_between(offered[template_protocol::kChannel], job[kChannelFd]) &&
+           pipe_to(job[kChannelIn], offered[template_protocol::kChannelWrite]) &&
+           fcntl(offered[template_protocol::kChannelWrite], F_SETFL, O_NONBLOCK) == 0 &&
+           pipe_to(offered[template_protocol::kChannelRead], job[kChannelOut]) &&
            socket_between(offered[template_protocol::kLaunchSocket], job[kLaunchFd]) &&
            socket_between(offered[template_protocol::kInitSocket], init_socket) &&
            pipe_to(offered[template_protocol::kStatusRead], status_write);
@@ -265,7 +277,8 @@ struct JobPlumbing {
   // worker's to log, not a job's.
   const std::array<int, kLaunchFd + 1>& job_ends = plumbing.job;
   CloseDescriptorsBut({STDERR_FILENO, template_pidfd, job_ends[0], job_ends[1], job_ends[2],
-                       job_ends[3], job_ends[4], plumbing.init_socket, plumbing.status_write});
+                       job_ends[3], job_ends[4], job_ends[5], plumbing.init_socket,
+                       plumbing.status_write});
   ResetSignalHandling(sandboxed ? SIGTERM : 0);
   prctl(PR_SET_NAME, sandboxed ? "rexec-job-init" : "rexec-job-shim", 0, 0, 0);
   if (sandboxed) {

@@ -207,8 +207,10 @@ absl::StatusOr<ModuleTemplate::JobEnds> ModuleTemplate::Launch(JobKind kind,
     if (!job.ok()) return job.status();
     preface_sent = 0;
     if (!channel_preface.empty()) {
-      const ssize_t sent = send(job->get(template_protocol::kChannel), channel_preface.data(),
-                                channel_preface.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      // Non-blocking: what does not fit now is the caller's to send. A job that died makes this
+      // fail (EPIPE, never SIGPIPE: the worker and the client ignore it), and its launch too.
+      const ssize_t sent = write(job->get(template_protocol::kChannelWrite),
+                                 channel_preface.data(), channel_preface.size());
       if (sent > 0) preface_sent = static_cast<size_t>(sent);  // the caller sends the rest
     }
     const bool launched = SendWithDescriptors(job->get(launch_to), &request, sizeof request,

@@ -43,8 +43,8 @@ struct LinkedEntries {
 };
 
 enum class JobKind : uint32_t {
-  kProgram = 1,   // reads its arguments from the channel, then runs main()
-  kExecutor = 2,  // serves command jobs on the channel (command_protocol.h)
+  kProgram = 1,   // reads its arguments from kJobChannelIn, then runs main()
+  kExecutor = 2,  // serves command jobs on its channel (command_protocol.h)
 };
 
 inline constexpr uint32_t kReadyJobMagic = 0x7278546a;  // "rxTj"
@@ -53,9 +53,17 @@ struct ReadyJobRequest {
   uint32_t magic = kReadyJobMagic;
 };
 
+// A launched job's descriptors beyond its standard streams: its channel, two pipes. From the
+// worker comes a program's arguments or an executor's commands; to the worker go an executor's
+// answers (a program closes it). Pipes, not one socket: a stream socket wakes its peer each
+// time it reads from it (the peer may write again), a pipe only when it was full, so each
+// command costs each side one wake-up, not two.
+inline constexpr int kJobChannelIn = 3;
+inline constexpr int kJobChannelOut = 4;
+
 // The descriptors that come with a ReadyJobOffer, in this order: the worker's ends of a ready
 // job's plumbing. The job's process holds the other ends of its streams and channel, as
-// descriptors 0-3; its init (or shim) holds the other end of the status pipe.
+// descriptors 0-4; its init (or shim) holds the other end of the status pipe.
 enum ReadyJobDescriptor {
   kLaunchSocket,  // to the job's process: where its LaunchRequest goes
   kInitSocket,    // to its init (sandboxed): where a staging directory goes (kStagingMagic)
@@ -63,8 +71,9 @@ enum ReadyJobDescriptor {
   kStdinWrite,
   kStdoutRead,
   kStderrRead,
-  kChannel,     // the job's descriptor 3: a program's arguments, an executor's commands
-  kStatusRead,  // the job's wait status (an int) comes here once it has ended
+  kChannelWrite,  // to the job's kJobChannelIn; non-blocking
+  kChannelRead,   // from the job's kJobChannelOut
+  kStatusRead,    // the job's wait status (an int) comes here once it has ended
   kReadyJobDescriptors
 };
 
@@ -95,7 +104,7 @@ struct ReadyJobOffer {
   int32_t error = 0;  // errno of a failed fork; otherwise the ReadyJobDescriptors come along
 };
 
-// A program job's arguments, on its channel: a 32-bit count, then each argument as a 32-bit
+// A program job's arguments, on kJobChannelIn: a 32-bit count, then each argument as a 32-bit
 // length and its bytes (host byte order: both ends are on one machine).
 std::string EncodeArguments(const std::vector<std::string>& argv);
 // In the job: reads them from `fd`, refusing more than `max_bytes` in all.

@@ -14,7 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Commands that echo, count, print, throw, crash, exit, hang and pause, each taking its state as
+// Commands that echo, count, print (a little or a lot), throw, crash, exit, hang and pause, each taking its state as
 // text; the module's initializer prints too.
 constexpr char kCommands[] = R"(
   #include <rexec/command.h>
@@ -57,6 +57,13 @@ constexpr char kCommands[] = R"(
   }
   extern "C" int hang(const rexec_command_call*) __asm__("rexec.command.Hang");
   extern "C" int hang(const rexec_command_call*) { for (;;) {} }
+  extern "C" int big(const rexec_command_call* call) __asm__("rexec.command.Big");
+  extern "C" int big(const rexec_command_call* call) {
+    const std::string text(std::stoul(Text(call)), 'x');
+    std::fputs(text.c_str(), stdout);
+    Reply(call, text);
+    return 0;
+  }
   extern "C" int spam(const rexec_command_call*) __asm__("rexec.command.Spam");
   extern "C" int spam(const rexec_command_call*) { for (;;) std::puts("0123456789"); }
 )";
@@ -104,6 +111,42 @@ TEST_F(CommandPoolTest, OutputBelongsToExactlyOneJob) {
     BufferedJobIo io;
     Run("Echo", state, io);
     EXPECT_EQ(io.stdout_text(), std::string("out:") + state + "\n");
+  }
+}
+
+// Takes output slowly, as a client on a slow link does: the pump cannot read while a write is
+// pending, so a job's last output is still in its pipe when the executor answers.
+class SlowJobIo final : public JobIo {
+ public:
+  explicit SlowJobIo(kj::Timer& timer) : timer_(timer) {}
+  kj::Promise<void> Write(OutputKind kind, kj::Array<kj::byte> data) override {
+    return buffered_.Write(kind, kj::mv(data)).then([this] {
+      return timer_.afterDelay(20 * kj::MILLISECONDS);
+    });
+  }
+  kj::Promise<kj::Array<kj::byte>> Read(size_t) override { return kj::Array<kj::byte>(); }
+  std::string& stdout_text() { return buffered_.stdout_text(); }
+
+ private:
+  kj::Timer& timer_;
+  BufferedJobIo buffered_;
+};
+
+// More output than a pipe holds, taken slowly, and a state larger than one read of the answer:
+// each arrives whole, and the next job's output is its own.
+TEST_F(CommandPoolTest, LargeOutputAndStateArriveWholeAndBelongToTheirJob) {
+  for (int size : {300000, 5000, 0}) {
+    SlowJobIo io(context_.timer);
+    JobOutcome outcome = Run("Big", std::to_string(size), io);
+    ASSERT_EQ(outcome.kind, JobOutcome::Kind::kExited) << outcome.message;
+    // Sizes, not texts: a failure must not print 300 KB.
+    EXPECT_EQ(outcome.state.size(), size_t(size));
+    EXPECT_EQ(io.stdout_text().size(), size_t(size));
+    EXPECT_EQ(outcome.state.find_first_not_of('x'), std::string::npos);
+    EXPECT_EQ(io.stdout_text().find_first_not_of('x'), std::string::npos);
+    BufferedJobIo next;
+    Run("Echo", "after", next);
+    EXPECT_EQ(next.stdout_text().substr(0, 100), "out:after\n");
   }
 }
 
