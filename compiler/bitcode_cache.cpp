@@ -1,11 +1,12 @@
 #include "compiler/bitcode_cache.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <set>
-#include <sstream>
+#include <string_view>
 #include <system_error>
 
 #include "absl/strings/escaping.h"
@@ -77,17 +78,35 @@ bool StillMatches(const FileStamp& recorded) {
   return contents && ContentHash::Of(*contents) == recorded.content;
 }
 
-// Which of `watched_names` the directory holds. Only names the compilation read somewhere matter:
-// a new unrelated file (an editor's backup, a build output) must not cost a recompile.
-std::optional<ContentHash> ListingOf(const std::string& directory,
-                                     const std::set<std::string>& watched_names) {
-  std::error_code error;
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
-    std::string name = entry.path().filename().string();
-    if (watched_names.contains(name)) names.push_back(std::move(name));
+// The file names (last path components) of `files`, sorted, without repeats; they view the
+// files' paths.
+std::vector<std::string_view> FileNames(const std::vector<FileStamp>& files) {
+  std::vector<std::string_view> names;
+  names.reserve(files.size());
+  for (const FileStamp& file : files) {
+    std::string_view path = file.path;
+    names.push_back(path.substr(path.rfind('/') + 1));  // npos + 1 == 0: the whole path
   }
-  if (error) return std::nullopt;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+// Which of `watched_names` (sorted, FileNames) the directory holds. Only names the compilation
+// read somewhere matter: a new unrelated file (an editor's backup, a build output) must not cost
+// a recompile. Every warm lookup lists these directories, hence readdir, not std::filesystem.
+std::optional<ContentHash> ListingOf(const std::string& directory,
+                                     const std::vector<std::string_view>& watched_names) {
+  DIR* listing = opendir(directory.c_str());
+  if (listing == nullptr) return std::nullopt;
+  std::vector<std::string> names;
+  while (const dirent* entry = readdir(listing)) {
+    const std::string_view name = entry->d_name;
+    if (std::binary_search(watched_names.begin(), watched_names.end(), name)) {
+      names.emplace_back(name);
+    }
+  }
+  closedir(listing);
   std::sort(names.begin(), names.end());
   ContentHasher hasher;
   for (const std::string& name : names) hasher.Add(name);
@@ -133,34 +152,63 @@ std::string Serialize(const std::vector<ManifestEntry>& entries) {
   return text;
 }
 
-// Any malformed manifest parses as empty: the next store replaces it.
-std::vector<ManifestEntry> Parse(const std::string& text) {
+// `text` cut at each `separator`, into at most `max_pieces` (the last keeps the rest); the pieces
+// view `text`.
+std::vector<std::string_view> Split(std::string_view text, char separator,
+                                    size_t max_pieces = SIZE_MAX) {
+  std::vector<std::string_view> pieces;
+  while (pieces.size() + 1 < max_pieces) {
+    const size_t end = text.find(separator);
+    if (end == std::string_view::npos) break;
+    pieces.push_back(text.substr(0, end));
+    text.remove_prefix(end + 1);
+  }
+  pieces.push_back(text);
+  return pieces;
+}
+
+template <typename Number>
+bool ParseNumber(std::string_view text, Number* number) {
+  return absl::SimpleAtoi(absl::string_view(text.data(), text.size()), number);
+}
+
+// Any malformed manifest parses as empty: the next store replaces it. Every warm run parses one
+// (a line per header read), so the lines are split in place.
+std::vector<ManifestEntry> Parse(std::string_view text) {
+  std::vector<std::string_view> lines = Split(text, '\n');
+  auto line = lines.begin();
+  if (line == lines.end() || *line != kManifestHeader) return {};
+  auto next_line = [&](std::string_view& into) {
+    if (++line == lines.end()) return false;
+    into = *line;
+    return true;
+  };
   std::vector<ManifestEntry> entries;
-  std::istringstream in(text);
-  std::string line;
-  if (!std::getline(in, line) || line != kManifestHeader) return {};
-  while (std::getline(in, line)) {
-    std::vector<std::string> head = absl::StrSplit(line, ' ');
+  std::string_view text_line;
+  while (next_line(text_line)) {
+    if (text_line.empty() && line + 1 == lines.end()) break;  // the text ends with a newline
+    std::vector<std::string_view> head = Split(text_line, ' ');
     size_t count = 0;
     size_t directories = 0;
     std::optional<ContentHash> module =
         head.size() == 6 ? ContentHash::FromHex(head[1]) : std::nullopt;
-    if (head[0] != "entry" || !module || !absl::SimpleAtoi(head[2], &count) ||
-        !absl::SimpleAtoi(head[3], &directories)) {
+    if (head[0] != "entry" || !module || !ParseNumber(head[2], &count) ||
+        !ParseNumber(head[3], &directories)) {
       return {};
     }
     ManifestEntry entry;
     entry.module = *module;
-    entry.diagnostics = head[4] == "-" ? "" : absl::HexStringToBytes(head[4]);
-    if (!DecodeEntryPoints(absl::HexStringToBytes(head[5]), entry)) return {};
+    entry.diagnostics = head[4] == "-" ? "" : absl::HexStringToBytes(std::string(head[4]));
+    if (!DecodeEntryPoints(absl::HexStringToBytes(std::string(head[5])), entry)) return {};
+    entry.files.reserve(count);
     for (size_t i = 0; i < count; ++i) {
-      if (!std::getline(in, line)) return {};
-      std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 3));
+      if (!next_line(text_line)) return {};
+      std::vector<std::string_view> fields = Split(text_line, ' ', 4);
       FileStamp file;
       std::optional<ContentHash> content =
           fields.size() == 4 ? ContentHash::FromHex(fields[0]) : std::nullopt;
-      if (!content || !absl::SimpleAtoi(fields[1], &file.size) ||
-          !absl::SimpleAtoi(fields[2], &file.mtime_ns)) {
+      if (!content || !ParseNumber(fields[1], &file.size) ||
+          !ParseNumber(fields[2], &file.mtime_ns)) {
         return {};
       }
       file.content = *content;
@@ -168,12 +216,12 @@ std::vector<ManifestEntry> Parse(const std::string& text) {
       entry.files.push_back(std::move(file));
     }
     for (size_t i = 0; i < directories; ++i) {
-      if (!std::getline(in, line)) return {};
-      std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 1));
+      if (!next_line(text_line)) return {};
+      std::vector<std::string_view> fields = Split(text_line, ' ', 2);
       std::optional<ContentHash> listing =
           fields.size() == 2 ? ContentHash::FromHex(fields[0]) : std::nullopt;
       if (!listing) return {};
-      entry.directories.push_back({fields[1], *listing});
+      entry.directories.push_back({std::string(fields[1]), *listing});
     }
     entries.push_back(std::move(entry));
   }
@@ -212,16 +260,8 @@ std::vector<std::string> WatchedDirectories(const CompileOptions& options,
   return {directories.begin(), directories.end()};
 }
 
-std::set<std::string> FileNames(const std::vector<FileStamp>& files) {
-  std::set<std::string> names;
-  for (const FileStamp& file : files) {
-    names.insert(std::filesystem::path(file.path).filename().string());
-  }
-  return names;
-}
-
 bool DirectoriesUnchanged(const ManifestEntry& entry) {
-  std::set<std::string> names = FileNames(entry.files);
+  const std::vector<std::string_view> names = FileNames(entry.files);
   for (const DirectoryStamp& directory : entry.directories) {
     std::optional<ContentHash> listing = ListingOf(directory.path, names);
     if (!listing || *listing != directory.listing) return false;
@@ -294,7 +334,7 @@ void BitcodeCache::Store(const CompileOptions& options, const Module& module,
     if (!stamp) return;  // an input vanished mid-compile: caching could serve stale code
     entry.files.push_back(std::move(*stamp));
   }
-  std::set<std::string> names = FileNames(entry.files);
+  const std::vector<std::string_view> names = FileNames(entry.files);
   for (const std::string& directory : WatchedDirectories(options, inputs)) {
     std::optional<ContentHash> listing = ListingOf(directory, names);
     if (listing) entry.directories.push_back({directory, *listing});
