@@ -1,5 +1,6 @@
 #include "runtime/jit/module_template.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -144,12 +145,18 @@ absl::StatusOr<ModuleTemplate::JobEnds> ModuleTemplate::TakeReadyJob() const {
   };
   // None asked for is left (launches came faster than jobs ended): this one waits for its fork.
   if (ready_jobs_asked_ == 0 && !RequestReadyJob()) return fail("send");
-  if (absl::Status ready = AwaitReadable(channel_, std::chrono::steady_clock::now() +
-                                                       kReadyJobDeadline);
-      !ready.ok()) {
-    errno = ETIMEDOUT;
-    return fail("wait");
+  pollfd offer_waiting{channel_, POLLIN, 0};
+  if (poll(&offer_waiting, 1, 0) != 1) {
+    // This launch waits for its processes: jobs come faster than one ahead covers.
+    if (launched_) ready_jobs_wanted_ = kMostReadyJobsAhead;
+    if (absl::Status ready = AwaitReadable(channel_, std::chrono::steady_clock::now() +
+                                                         kReadyJobDeadline);
+        !ready.ok()) {
+      errno = ETIMEDOUT;
+      return fail("wait");
+    }
   }
+  launched_ = true;
   ReadyJobOffer offer;
   JobEnds::Descriptors fds;
   fds.fill(-1);
@@ -175,8 +182,13 @@ void ModuleTemplate::ReplenishReadyJobs() const {
   RequestReadyJobsAhead();
 }
 
+int ModuleTemplate::ready_jobs_ahead() const {
+  std::lock_guard lock(launch_mutex_);
+  return ready_jobs_wanted_;
+}
+
 void ModuleTemplate::RequestReadyJobsAhead() const {
-  while (healthy_ && ready_jobs_asked_ < kReadyJobsAhead && RequestReadyJob()) {
+  while (healthy_ && ready_jobs_asked_ < ready_jobs_wanted_ && RequestReadyJob()) {
   }
 }
 
@@ -202,7 +214,7 @@ absl::StatusOr<ModuleTemplate::JobEnds> ModuleTemplate::Launch(JobKind kind,
   // A ready job that died waiting (killed from outside, or it could not prepare, having said
   // why on the template's stderr, which is the worker's) is passed over; the last attempt is
   // with one started for this launch.
-  for (int attempt = 0; attempt <= kReadyJobsAhead; ++attempt) {
+  for (int attempt = 0; attempt <= kMostReadyJobsAhead; ++attempt) {
     absl::StatusOr<JobEnds> job = TakeReadyJob();
     if (!job.ok()) return job.status();
     preface_sent = 0;

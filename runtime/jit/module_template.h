@@ -92,14 +92,19 @@ class ModuleTemplate {
   absl::StatusOr<JobEnds> Launch(JobKind kind, uint64_t memory_bytes, int staging_fd,
                                  std::string_view channel_preface, size_t& preface_sent) const;
 
-  // Asks the template to start processes for the jobs to come, up to kReadyJobsAhead. Call once
-  // a launched program has ended and its result has gone (an executor's replacement is asked for
-  // as it is launched, since it stays): preparing a job (a clone, namespaces,
+  // Asks the template to start processes for the jobs to come, up to ready_jobs_ahead(). Call
+  // once a launched program has ended and its result has gone (an executor's replacement is
+  // asked for as it is launched, since it stays): preparing a job (a clone, namespaces,
   // mounts: ~0.2-0.6 ms of kernel work that this machine's kernel does not preempt) while
-  // another runs would hold a CPU that job needs. Two ahead, so that a launch right after a job
-  // still finds one.
+  // another runs would hold a CPU that job needs.
   void ReplenishReadyJobs() const;
-  static constexpr int kReadyJobsAhead = 2;
+
+  // How many jobs the template keeps prepared: one, and two once a launch (not the first) had
+  // to wait for its processes, as when jobs come back to back: the next one then still finds
+  // one ready. A module used now and then holds one job's processes, not two.
+  int ready_jobs_ahead() const;
+  static constexpr int kReadyJobsAtFirst = 1;
+  static constexpr int kMostReadyJobsAhead = 2;
 
  private:
   ModuleTemplate(const ContentHash& hash, size_t object_bytes)
@@ -123,6 +128,8 @@ class ModuleTemplate {
   mutable std::mutex launch_mutex_;
   mutable bool healthy_ = true;
   mutable int ready_jobs_asked_ = 0;  // requested, and not yet taken by a launch
+  mutable int ready_jobs_wanted_ = kReadyJobsAtFirst;
+  mutable bool launched_ = false;  // a launch has taken a ready job
 };
 
 }  // namespace rexec

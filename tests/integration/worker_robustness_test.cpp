@@ -147,8 +147,8 @@ TEST(WorkerLifecycleTest, StopsPromptlyOnSigtermEvenWithAClientConnected) {
 }
 
 // A module's template starts each job's processes before the job comes (exec/template_server.h),
-// two jobs ahead (ModuleTemplate::kReadyJobsAhead). Killed while they wait, they are replaced
-// when the job comes: the job runs.
+// one job ahead after a single run (ModuleTemplate::kReadyJobsAtFirst). Killed while they wait,
+// they are replaced when the job comes: the job runs.
 TEST(WorkerLifecycleTest, AJobRunsWhenTheProcessesWaitingForItWereKilled) {
   WorkerProcess worker;
   ASSERT_TRUE(worker.started()) << worker.log();
@@ -160,7 +160,7 @@ TEST(WorkerLifecycleTest, AJobRunsWhenTheProcessesWaitingForItWereKilled) {
   std::vector<pid_t> victims;
   // Exactly the next jobs' two each: the last job's shim or init may still be ending, after its
   // report.
-  const size_t expected = 2 * ModuleTemplate::kReadyJobsAhead;
+  const size_t expected = 2 * ModuleTemplate::kReadyJobsAtFirst;
   while ((victims = waiting()).size() != expected && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(10));
   }

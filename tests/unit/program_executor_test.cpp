@@ -136,6 +136,21 @@ TEST_F(ProgramExecutorTest, EveryRunHasTheNormalSchedulingPolicy) {
   }
 }
 
+// One run prepared ahead while runs come one by one; two once a run had to wait for its
+// processes, as runs back to back do (the replacement asked for as a run ends is still being
+// prepared when the next launch comes).
+TEST_F(ProgramExecutorTest, RunsBackToBackKeepTwoPreparedAhead) {
+  auto module = Link("int main() { return 0; }");
+  BufferedJobIo first;
+  Run(module, first);  // the template's first launch: waiting for it counts for nothing
+  EXPECT_EQ(module->ready_jobs_ahead(), ModuleTemplate::kReadyJobsAtFirst);
+  for (int run = 0; run < 5; ++run) {
+    BufferedJobIo output;
+    EXPECT_EQ(Run(module, output).kind, JobOutcome::Kind::kExited);
+  }
+  EXPECT_EQ(module->ready_jobs_ahead(), ModuleTemplate::kMostReadyJobsAhead);
+}
+
 TEST_F(ProgramExecutorTest, ModuleWithoutMainIsARequestError) {
   auto module = Link("int helper() { return 1; }");
   BufferedJobIo output;
