@@ -61,6 +61,11 @@ struct WorkerState {
   JobAdmission& admission;
   WorkerMetrics& metrics;
   WorkerCounters counters;
+  // Wraps every client call that can outlive its turn (a job, a throttled login). The RPC
+  // system runs calls as detached tasks, which the event loop destroys only as it ends, after
+  // the server: a call the server has not ended by then would touch what it freed. The server
+  // cancels this first as it stops (worker_server.cpp).
+  kj::Canceler calls;
 };
 
 // Throws a kj exception for a malformed job (the RPC front door reports it to the caller).

@@ -240,6 +240,10 @@ struct WorkerServer::State {
     metrics.Watch(worker_state);
   }
 
+  // Client calls still running end now, while all they refer to (this state, their
+  // connection's record) is alive: the RPC system's own tasks outlive it (job_runner.h).
+  ~State() { worker_state.calls.cancel("the worker is stopping"); }
+
   // The compile server's target description, remembered between starts (jit/remembered_target.h):
   // a few entries of a few hundred bytes.
   static BlobStoreOptions TargetStoreOptions(const WorkerOptions& options) {

@@ -166,9 +166,9 @@ class WorkerImpl final : public wire::Worker::Server {
       const bool no_input = job.getEntry().isProgram() && job.getEntry().getProgram().getNoInput();
       io = kj::heap<RemoteJobIo>(params.getIo(), !no_input);
     }
-    return RunJob(state_, connection_.jobs(), params.getJob(), kj::mv(io),
-                  context.getResults().initResult())
-        .attach(connection_.StartCall());
+    return state_.calls.wrap(RunJob(state_, connection_.jobs(), params.getJob(), kj::mv(io),
+                                    context.getResults().initResult())
+                                 .attach(connection_.StartCall()));
   }
 
   kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
@@ -194,7 +194,7 @@ class GatewayImpl final : public wire::Gateway::Server {
     std::string token(token_text.cStr(), token_text.size());
     context.releaseParams();
     const std::string& host = connection_.peer_host();
-    return throttle_.Turn(host).then(
+    return state_.calls.wrap(throttle_.Turn(host).then(
         [this, context, token = std::move(token), &host](bool turn) mutable -> kj::Promise<void> {
           if (!turn) {
             return kj::Exception(
@@ -214,7 +214,7 @@ class GatewayImpl final : public wire::Gateway::Server {
           KJ_LOG(WARNING, "refused a login", connection_.peer(),
                  token.empty() ? "no token" : "wrong token", failures);
           return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::str(reason));
-        });
+        }));
   }
 
  private:

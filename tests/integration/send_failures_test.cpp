@@ -239,6 +239,17 @@ TEST_F(LongRunningJobTest, JobDoesNotOutliveItsInterruptedClient) {
   ExpectHelloRunsOn(worker_);
 }
 
+// Stopped with a client's job in flight, the worker ends that job's call before it frees what
+// the call refers to (the RPC system's tasks outlive the server: job_runner.h's `calls`).
+TEST_F(LongRunningJobTest, WorkerStopsCleanlyOnSigtermWhileAClientsJobRuns) {
+  ProcessResult stopped = worker_.Stop(milliseconds(5000));
+  EXPECT_FALSE(stopped.timed_out) << "SIGTERM did not stop the worker within 5 s";
+  EXPECT_TRUE(stopped.exited) << stopped;
+  EXPECT_EQ(stopped.exit_code, 0) << stopped;
+  EXPECT_TRUE(JobEndsWithin(milliseconds(5000)))
+      << "the job " << job_pid_ << " kept running 5 s after its worker stopped";
+}
+
 TEST_F(LongRunningJobTest, WorkerStopsPromptlyOnSigtermAfterItsClientWasInterrupted) {
   send_->Signal(SIGINT);
   send_->Wait(milliseconds(10'000));
