@@ -8,6 +8,10 @@
 // ping and for a trivial command (bench/programs/trivial_command.h) run with Client::Run/Submit.
 // With --tls-ca the connection is TLS (rexec-worker --tls-cert/--tls-key) and the rows say so.
 // Through a queue (Client::ConnectQueue) there is no ping: it prints one row, named LABEL.
+//
+// Ping and command are measured in alternating rounds, so that the machine's drift (this kind
+// of VM's speed wanders by tens of percent within a minute) weighs on both alike: latencies are
+// pooled over the rounds, rates are the median of the rounds'.
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -25,27 +29,47 @@ using rexec::bench::Clock;
 using rexec::bench::MicrosecondsBetween;
 using rexec::bench::Percentile;
 
-constexpr int kSequential = 3000;
-constexpr int kConcurrent = 30000;
+constexpr int kRounds = 5;
+constexpr int kSequential = 600;   // per round
+constexpr int kConcurrent = 6000;  // per round
 constexpr int kInFlight = 64;
 
-struct Sequential {
-  double p50, p99, per_second;
+// One round of jobs one at a time: each one's latency, and the round's rate.
+struct SequentialRound {
+  std::vector<double> samples;
+  double per_second;
 };
 
 template <typename Job>
-Sequential MeasureSequential(Job job) {
-  for (int i = 0; i < 300; ++i) job();  // warm up
-  std::vector<double> samples;
+SequentialRound MeasureSequential(Job job) {
+  for (int i = 0; i < 60; ++i) job();  // warm up
+  SequentialRound round;
   auto start = Clock::now();
   for (int i = 0; i < kSequential; ++i) {
     auto before = Clock::now();
     job();
-    samples.push_back(MicrosecondsBetween(before, Clock::now()));
+    round.samples.push_back(MicrosecondsBetween(before, Clock::now()));
   }
-  double seconds = MicrosecondsBetween(start, Clock::now()) / 1e6;
-  return {Percentile(samples, 50), Percentile(samples, 99), kSequential / seconds};
+  round.per_second = kSequential / (MicrosecondsBetween(start, Clock::now()) / 1e6);
+  return round;
 }
+
+// What the rounds of one kind of job measured.
+struct Measured {
+  std::vector<double> latencies;  // pooled
+  std::vector<double> sequential_rates;
+  std::vector<double> concurrent_rates;
+
+  void Add(const SequentialRound& round, double concurrent_rate) {
+    latencies.insert(latencies.end(), round.samples.begin(), round.samples.end());
+    sequential_rates.push_back(round.per_second);
+    concurrent_rates.push_back(concurrent_rate);
+  }
+  double p50() const { return Percentile(latencies, 50); }
+  double p99() const { return Percentile(latencies, 99); }
+  double sequential_rate() const { return Percentile(sequential_rates, 50); }
+  double concurrent_rate() const { return Percentile(concurrent_rates, 50); }
+};
 
 // Keeps `kInFlight` jobs going until `kConcurrent` have finished; `submit(done)` starts one.
 template <typename Submit>
@@ -111,36 +135,46 @@ int main(int argc, char** argv) {
   rexec::Client& c = **client;
 
   int value = 0;
-  Sequential run = MeasureSequential([&] {
+  auto run_one = [&] {
     auto result = c.Run(*module, Trivial{value});
     if (!result.ok() || result->state.value != value + 1) std::abort();
     ++value;
-  });
+  };
   std::string state = rexec::encode_state(Trivial{1});
-  double run_parallel = MeasureConcurrent([&](auto done) {
+  auto submit_command = [&](auto done) {
     c.SubmitCommand(*module, "Trivial", state, {},
                     [done](absl::StatusOr<rexec::JobReport> r) {
                       done(r.ok() && r->outcome == rexec::JobReport::Outcome::kExited);
                     });
-  });
+  };
+  auto ping_one = [&] { (void)c.Ping(); };
+  auto submit_ping = [&](auto done) {
+    c.SubmitPing([done](absl::Status s) { done(s.ok()); });
+  };
+
+  Measured run, ping;
+  for (int round = 0; round < kRounds; ++round) {
+    SequentialRound sequential = MeasureSequential(run_one);
+    run.Add(sequential, MeasureConcurrent(submit_command));
+    if (through_queue) continue;
+    sequential = MeasureSequential(ping_one);
+    ping.Add(sequential, MeasureConcurrent(submit_ping));
+  }
 
   if (through_queue) {
-    std::printf("| %s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", argv[3], run.p50, run.p99,
-                run.per_second, run_parallel);
+    std::printf("| %s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", argv[3], run.p50(), run.p99(),
+                run.sequential_rate(), run.concurrent_rate());
     return 0;
   }
-  Sequential ping = MeasureSequential([&] { (void)c.Ping(); });
-  double ping_parallel = MeasureConcurrent(
-      [&](auto done) { c.SubmitPing([done](absl::Status s) { done(s.ok()); }); });
   const char* over = tls ? " over TLS" : "";
-  std::printf("| ping (floor)%s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", over, ping.p50,
-              ping.p99, ping.per_second, ping_parallel);
+  std::printf("| ping (floor)%s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n", over, ping.p50(),
+              ping.p99(), ping.sequential_rate(), ping.concurrent_rate());
   std::printf("| trivial command, Client::Run / Submit%s | %.0f µs | %.0f µs | %.0f/s | %.0f/s |\n",
-              over, run.p50, run.p99, run.per_second, run_parallel);
-  std::printf("| ratio command / ping | %.2f× | %.2f× | %.2f× | %.2f× |\n", run.p50 / ping.p50,
-              run.p99 / ping.p99, run.per_second / ping.per_second,
-              run_parallel / ping_parallel);
+              over, run.p50(), run.p99(), run.sequential_rate(), run.concurrent_rate());
+  std::printf("| ratio command / ping | %.2f× | %.2f× | %.2f× | %.2f× |\n", run.p50() / ping.p50(),
+              run.p99() / ping.p99(), run.sequential_rate() / ping.sequential_rate(),
+              run.concurrent_rate() / ping.concurrent_rate());
   std::printf("| command: 64 in flight / one at a time | | | | %.1f× |\n",
-              run_parallel / run.per_second);
+              run.concurrent_rate() / run.sequential_rate());
   return 0;
 }
