@@ -242,22 +242,19 @@ struct JobPlumbing {
            socket_between(offered[template_protocol::kInitSocket], init_socket) &&
            pipe_to(offered[template_protocol::kStatusRead], status_write);
   }
-  void CloseOffered() { CloseAll(offered); }
+  void CloseOffered() {
+    for (int& fd : offered) Close(fd);
+  }
   void CloseJobs() {
-    CloseAll(job);
-    for (int* fd : {&init_socket, &status_write}) {
-      if (*fd >= 0) close(*fd);
-      *fd = -1;
-    }
+    for (int& fd : job) Close(fd);
+    Close(init_socket);
+    Close(status_write);
   }
 
  private:
-  template <size_t n>
-  static void CloseAll(std::array<int, n>& fds) {
-    for (int& fd : fds) {
-      if (fd >= 0) close(fd);
-      fd = -1;
-    }
+  static void Close(int& fd) {
+    if (fd >= 0) close(fd);
+    fd = -1;
   }
 };
 
