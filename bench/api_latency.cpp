@@ -12,12 +12,12 @@
 // Ping and command are measured in alternating rounds, so that the machine's drift (this kind
 // of VM's speed wanders by tens of percent within a minute) weighs on both alike: latencies are
 // pooled over the rounds, rates are the median of the rounds'.
-#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bench/bench_stats.h"
 #include "bench/programs/trivial_command.h"
@@ -77,7 +77,6 @@ double MeasureConcurrent(Submit submit) {
   std::mutex mutex;
   std::condition_variable finished;
   int started = 0, completed = 0, failed = 0;
-  std::function<void()> start_one;
   auto on_done = [&](bool ok) {
     std::lock_guard lock(mutex);
     ++completed;

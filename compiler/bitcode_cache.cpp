@@ -153,7 +153,8 @@ std::string Serialize(const std::vector<ManifestEntry>& entries) {
 }
 
 // `text` cut at each `separator`, into at most `max_pieces` (the last keeps the rest); the pieces
-// view `text`.
+// view `text`. Not absl::StrSplit: this Abseil's string_view is not std::string_view, and the
+// pieces go on to std::string_view interfaces (ContentHash::FromHex).
 std::vector<std::string_view> Split(std::string_view text, char separator,
                                     size_t max_pieces = SIZE_MAX) {
   std::vector<std::string_view> pieces;

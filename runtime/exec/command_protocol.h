@@ -1,4 +1,4 @@
-// Frames between the worker and a command executor process, over a stream socket.
+// Frames between the worker and a command executor process, over its two channel pipes.
 //
 // An executor is a long-lived child that holds one linked module and runs its commands one job
 // at a time, so a command job costs one message each way instead of a fork. Requests go on the
