@@ -807,12 +807,23 @@ void Client::SubmitCommand(const Module& module, const std::string& name, std::s
 
 namespace {
 
-// The bitcode cache `options` name; nullopt: caching is off ("-").
-std::optional<BitcodeCache> BitcodeCacheOf(const ClientOptions& options) {
+// The bitcode cache's directory `options` name; nullopt: caching is off ("-").
+std::optional<std::filesystem::path> BitcodeCacheDirectoryOf(const ClientOptions& options) {
   if (options.bitcode_cache_dir == "-") return std::nullopt;
-  return BitcodeCache(options.bitcode_cache_dir.empty()
-                          ? BitcodeCache::DefaultDirectory()
-                          : std::filesystem::path(options.bitcode_cache_dir));
+  return options.bitcode_cache_dir.empty() ? BitcodeCache::DefaultDirectory()
+                                           : std::filesystem::path(options.bitcode_cache_dir);
+}
+
+std::optional<BitcodeCache> BitcodeCacheOf(const ClientOptions& options) {
+  std::optional<std::filesystem::path> directory = BitcodeCacheDirectoryOf(options);
+  if (!directory) return std::nullopt;
+  return BitcodeCache(*directory);
+}
+
+// Precompiled preambles live beside the bitcode cache, and are off with it.
+std::string PreambleCacheDirectoryOf(const ClientOptions& options) {
+  std::optional<std::filesystem::path> directory = BitcodeCacheDirectoryOf(options);
+  return directory ? (*directory / "preambles").string() : std::string();
 }
 
 // What the bitcode cache holds for `inputs` on `triple`, with their libraries; nullopt when
@@ -855,7 +866,8 @@ absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
     return *std::move(cached);
   }
   CompileOptions options{link_inputs->sources, link_inputs->flags, triple,
-                         impl_->options_.color_diagnostics};
+                         impl_->options_.color_diagnostics,
+                         PreambleCacheDirectoryOf(impl_->options_)};
   std::vector<std::string> inputs;
   std::string diagnostics;
   absl::StatusOr<Module> module = CompileInCompilerProcess(options, diagnostics, &inputs);

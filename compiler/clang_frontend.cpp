@@ -23,6 +23,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "compiler/input_file_collector.h"
+#include "compiler/precompiled_preamble.h"
 #include "rexec/build_config.h"
 
 namespace rexec {
@@ -44,13 +46,6 @@ std::vector<std::string> RexecIncludeFlags() {
   return {"-I", directory};
 }
 
-// Records every file the preprocessor reads. System headers count: a new libstdc++ changes the
-// bitcode as surely as an edited source does.
-class InputFileCollector final : public clang::DependencyCollector {
- public:
-  bool needSystemDependencies() override { return true; }
-};
-
 // clang's optimisation pipeline asks the target for its cost model (vectorisation, which libm
 // calls may become instructions, ...). Without a registered target it silently optimises for
 // no machine in particular: n-body's sqrt stayed a libm call and ran ~35% slower than clang's.
@@ -63,36 +58,82 @@ void RegisterTargets() {
   });
 }
 
-// One cc1 job: a source's front end and code generation to IR in `context`. Diagnostics go to
-// `diagnostics`, the files it read to `inputs`. Thread-safe across jobs with distinct contexts.
+// Passes diagnostics on to `target`, noting whether the first error had a place in the source:
+// one that has none came before any source was read, e.g. from loading a PCH.
+class FirstErrorWatcher final : public clang::DiagnosticConsumer {
+ public:
+  explicit FirstErrorWatcher(clang::DiagnosticConsumer& target) : target_(target) {}
+  bool failed_before_source() const { return failed_before_source_; }
+
+  void BeginSourceFile(const clang::LangOptions& options,
+                       const clang::Preprocessor* preprocessor) override {
+    target_.BeginSourceFile(options, preprocessor);
+  }
+  void EndSourceFile() override { target_.EndSourceFile(); }
+  void finish() override { target_.finish(); }
+  void HandleDiagnostic(clang::DiagnosticsEngine::Level level,
+                        const clang::Diagnostic& info) override {
+    if (level >= clang::DiagnosticsEngine::Error && !seen_error_) {
+      seen_error_ = true;
+      failed_before_source_ = info.getLocation().isInvalid();
+    }
+    DiagnosticConsumer::HandleDiagnostic(level, info);  // counts it
+    target_.HandleDiagnostic(level, info);
+  }
+
+ private:
+  clang::DiagnosticConsumer& target_;
+  bool seen_error_ = false;
+  bool failed_before_source_ = false;
+};
+
+// One cc1 job: a source's front end and code generation to IR in `context`, its preamble loaded
+// from `preamble`'s PCH if it has one. Diagnostics go to `diagnostics`, the files it read to
+// `inputs`. Thread-safe across jobs with distinct contexts.
 absl::StatusOr<std::unique_ptr<llvm::Module>> RunFrontend(const clang::driver::Command& job,
+                                                          const Preamble* preamble,
                                                           llvm::LLVMContext& context,
                                                           bool color, std::string& diagnostics,
                                                           std::vector<std::string>& inputs) {
+  const bool with_pch = preamble != nullptr && preamble->pch.has_value();
+  const size_t diagnostics_before = diagnostics.size(), inputs_before = inputs.size();
   llvm::raw_string_ostream diagnostic_stream(diagnostics);
   llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> diagnostic_options =
       new clang::DiagnosticOptions();
   diagnostic_options->ShowColors = color;
   clang::TextDiagnosticPrinter printer(diagnostic_stream, diagnostic_options.get());
+  FirstErrorWatcher watcher(printer);
   clang::DiagnosticsEngine invocation_diagnostics(
       llvm::IntrusiveRefCntPtr<clang::DiagnosticIDs>(new clang::DiagnosticIDs()),
-      diagnostic_options, &printer, /*ShouldOwnClient=*/false);
+      diagnostic_options, &watcher, /*ShouldOwnClient=*/false);
   auto compiler = std::make_unique<clang::CompilerInstance>();
   if (!clang::CompilerInvocation::CreateFromArgs(compiler->getInvocation(), job.getArguments(),
                                                  invocation_diagnostics)) {
     diagnostic_stream.flush();
     return absl::InvalidArgumentError("compilation failed");
   }
+  if (with_pch) UsePrecompiledPreamble(compiler->getInvocation(), *preamble);
   // After the invocation exists: the engine takes its warning flags (-Wall, -w, ...) from it.
-  compiler->createDiagnostics(&printer, /*ShouldOwnClient=*/false);
+  compiler->createDiagnostics(&watcher, /*ShouldOwnClient=*/false);
   // "N errors generated." would otherwise go straight to the process's stderr.
   compiler->setVerboseOutputStream(diagnostic_stream);
   auto collector = std::make_shared<InputFileCollector>();
   compiler->addDependencyCollector(collector);
   clang::EmitLLVMOnlyAction action(&context);
   bool ok = compiler->ExecuteAction(action);
-  for (const std::string& input : collector->getDependencies()) inputs.push_back(input);
+  for (const std::string& input : collector->getDependencies()) {
+    // The files the PCH was built from are listed: the PCH itself is a cache, not an input.
+    if (!with_pch || input != *preamble->pch) inputs.push_back(input);
+  }
   diagnostic_stream.flush();
+  if (!ok && with_pch && watcher.failed_before_source()) {
+    // The PCH would not load (cut short, from another clang): forget it, compile without it.
+    diagnostics.resize(diagnostics_before);
+    inputs.resize(inputs_before);
+    std::error_code error;
+    std::filesystem::remove(*preamble->pch, error);
+    return RunFrontend(job, nullptr, context, color, diagnostics, inputs);
+  }
   if (!ok) return absl::InvalidArgumentError("compilation failed");
   std::unique_ptr<llvm::Module> module = action.takeModule();
   if (!module) return absl::InternalError("clang produced no module");
@@ -113,7 +154,8 @@ struct FrontendResult {
 // b.cpp` compiles one after the other); the modules then move into `context` through bitcode.
 // Diagnostics come out in the order of the sources, as clang's own would.
 absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> RunFrontendsInParallel(
-    const std::vector<const clang::driver::Command*>& jobs, llvm::LLVMContext& context,
+    const std::vector<const clang::driver::Command*>& jobs,
+    const std::vector<std::optional<Preamble>>& preambles, llvm::LLVMContext& context,
     bool color, std::string& diagnostics, std::vector<std::string>& inputs) {
   std::vector<FrontendResult> results(jobs.size());
   std::atomic<size_t> next{0};
@@ -122,7 +164,8 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> RunFrontendsInParalle
       FrontendResult& result = results[i];
       llvm::LLVMContext own_context;
       absl::StatusOr<std::unique_ptr<llvm::Module>> module =
-          RunFrontend(*jobs[i], own_context, color, result.diagnostics, result.inputs);
+          RunFrontend(*jobs[i], preambles[i] ? &*preambles[i] : nullptr, own_context, color,
+                      result.diagnostics, result.inputs);
       result.status = module.status();
       if (module.ok()) {
         result.module_id = (*module)->getModuleIdentifier();
@@ -155,6 +198,29 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> RunFrontendsInParalle
   }
   if (!failed.ok()) return failed;
   return modules;
+}
+
+// For each job, the preamble whose PCH it can use (nullopt: none). Preambles met a second time
+// without a PCH are built in the background, for the compiles to come (preamble_cache.h).
+std::vector<std::optional<Preamble>> PlanPreambles(
+    const std::vector<const clang::driver::Command*>& jobs, const std::string& directory) {
+  std::vector<std::optional<Preamble>> preambles(jobs.size());
+  if (directory.empty()) return preambles;
+  PreambleCache cache(directory);
+  std::vector<Preamble> to_build;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    std::vector<std::string> arguments(jobs[i]->getArguments().begin(),
+                                       jobs[i]->getArguments().end());
+    std::optional<Preamble> preamble = FindPreamble(arguments, cache);
+    if (!preamble) continue;
+    if (preamble->pch) {
+      preambles[i] = std::move(preamble);
+    } else if (cache.SeenBefore(preamble->key)) {
+      to_build.push_back(*std::move(preamble));
+    }
+  }
+  BuildPreamblesInBackground(to_build, cache);
+  return preambles;
 }
 
 }  // namespace
@@ -199,11 +265,15 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
   }
   if (jobs.empty()) return absl::InvalidArgumentError("no source files to compile");
   diagnostic_stream.flush();
+  std::vector<std::optional<Preamble>> preambles =
+      PlanPreambles(jobs, options.preamble_cache_dir);
   if (jobs.size() > 1) {
-    return RunFrontendsInParallel(jobs, context, options.color_diagnostics, diagnostics, inputs);
+    return RunFrontendsInParallel(jobs, preambles, context, options.color_diagnostics,
+                                  diagnostics, inputs);
   }
   absl::StatusOr<std::unique_ptr<llvm::Module>> module =
-      RunFrontend(*jobs.front(), context, options.color_diagnostics, diagnostics, inputs);
+      RunFrontend(*jobs.front(), preambles.front() ? &*preambles.front() : nullptr, context,
+                  options.color_diagnostics, diagnostics, inputs);
   if (!module.ok()) return module.status();
   std::vector<std::unique_ptr<llvm::Module>> modules;
   modules.push_back(*std::move(module));

@@ -22,6 +22,8 @@ struct CompileOptions {
   std::vector<std::string> flags;    // clang-style; see compile_flags.h for what is accepted
   std::string target_triple;         // empty: this machine's
   bool color_diagnostics = false;
+  // Where precompiled preambles are kept (preamble_cache.h); empty: none are used or built.
+  std::string preamble_cache_dir;
 };
 
 // Compiles and links `options.sources`. Diagnostics (warnings too) are appended to

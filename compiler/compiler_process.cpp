@@ -85,6 +85,7 @@ absl::StatusOr<Module> CompileInCompilerProcess(const CompileOptions& options,
   for (size_t i = 0; i < options.flags.size(); ++i) flags.set(i, options.flags[i]);
   compile.setTargetTriple(options.target_triple);
   compile.setColorDiagnostics(options.color_diagnostics);
+  compile.setPreambleCacheDir(options.preamble_cache_dir);
   return Ask(message, diagnostics, inputs);
 }
 

@@ -54,7 +54,8 @@ int ServeCompilerRequest(int in_fd, int out_fd) {
   if (request.isCompile()) {
     auto compile = request.getCompile();
     CompileOptions options{Strings(compile.getSources()), Strings(compile.getFlags()),
-                           compile.getTargetTriple().cStr(), compile.getColorDiagnostics()};
+                           compile.getTargetTriple().cStr(), compile.getColorDiagnostics(),
+                           compile.getPreambleCacheDir().cStr()};
     module = CompileToBitcode(options, diagnostics, &inputs);
   } else if (request.isInspect()) {
     capnp::Data::Reader bitcode = request.getInspect();

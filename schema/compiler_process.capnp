@@ -13,6 +13,7 @@ struct CompileRequest {
       flags @1 :List(Text);
       targetTriple @2 :Text;
       colorDiagnostics @3 :Bool;
+      preambleCacheDir @5 :Text;  # empty: no precompiled preambles
     }
     inspect @4 :Data;  # bitcode built ahead of time: find its entry points
   }
