@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/atomic_file.h"
 
 namespace rexec {
@@ -33,12 +34,8 @@ std::optional<std::string> PreambleCache::Find(const ContentHash& key) const {
   size_t count = 0;
   while (std::getline(listing, line)) {
     // The path is everything after the fourth space; the stamp must match as a whole.
-    size_t at = 0;
-    for (int field = 0; field < 4; ++field) {
-      at = line.find(' ', field == 0 ? 0 : at + 1);
-      if (at == std::string::npos) return std::nullopt;
-    }
-    if (StampOf(line.substr(at + 1)) != line) return std::nullopt;
+    std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits(' ', 4));
+    if (fields.size() != 5 || StampOf(fields[4]) != line) return std::nullopt;
     ++count;
   }
   if (count == 0) return std::nullopt;  // written empty or cut short: not trusted

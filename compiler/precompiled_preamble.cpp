@@ -14,10 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <memory>
 
 #include "compiler/input_file_collector.h"
+#include "core/fresh_child.h"
 
 namespace rexec {
 namespace {
@@ -41,22 +43,29 @@ bool CreateInvocation(clang::CompilerInvocation& invocation,
   return clang::CompilerInvocation::CreateFromArgs(invocation, Argv(arguments), *diagnostics);
 }
 
+// The one source file `invocation` compiles; nullopt for anything else (stdin, several inputs).
+std::optional<std::string> SourceOf(const clang::CompilerInvocation& invocation) {
+  const auto& inputs = invocation.getFrontendOpts().Inputs;
+  if (inputs.size() != 1 || !inputs[0].isFile()) return std::nullopt;
+  return inputs[0].getFile().str();
+}
+
 // Compiles the preamble alone, as the source's first bytes, into a PCH under `preamble.key`.
 void Build(const Preamble& preamble, PreambleCache& cache) {
   clang::IgnoringDiagConsumer ignore;
   auto compiler = std::make_unique<clang::CompilerInstance>();
   if (!CreateInvocation(compiler->getInvocation(), preamble.arguments, ignore)) return;
   compiler->createDiagnostics(&ignore, /*ShouldOwnClient=*/false);
+  const std::optional<std::string> source = SourceOf(compiler->getInvocation());
+  if (!source) return;
   clang::FrontendOptions& frontend = compiler->getFrontendOpts();
-  if (frontend.Inputs.size() != 1 || !frontend.Inputs[0].isFile()) return;
-  const std::string source = frontend.Inputs[0].getFile().str();
   const std::string temporary = cache.TemporaryPath(preamble.key);
   frontend.OutputFile = temporary;
   frontend.ProgramAction = clang::frontend::GeneratePCH;
   clang::PreprocessorOptions& preprocessor = compiler->getPreprocessorOpts();
   // The preprocessor owns and frees the buffer.
   preprocessor.addRemappedFile(
-      source, llvm::MemoryBuffer::getMemBufferCopy(preamble.text, source).release());
+      *source, llvm::MemoryBuffer::getMemBufferCopy(preamble.text, *source).release());
   // A preamble may end inside an #if: its state is saved for the compiles that load it.
   preprocessor.GeneratePreamble = true;
   auto collector = std::make_shared<InputFileCollector>();
@@ -68,7 +77,7 @@ void Build(const Preamble& preamble, PreambleCache& cache) {
   }
   std::vector<std::string> inputs;
   for (const std::string& input : collector->getDependencies()) {
-    if (input != source) inputs.push_back(input);
+    if (input != *source) inputs.push_back(input);
   }
   cache.Commit(preamble.key, temporary, inputs);
 }
@@ -80,10 +89,9 @@ std::optional<Preamble> FindPreamble(const std::vector<std::string>& arguments,
   clang::IgnoringDiagConsumer ignore;
   clang::CompilerInvocation invocation;
   if (!CreateInvocation(invocation, arguments, ignore)) return std::nullopt;
-  const auto& inputs = invocation.getFrontendOpts().Inputs;
-  if (inputs.size() != 1 || !inputs[0].isFile()) return std::nullopt;
-  const std::string source = inputs[0].getFile().str();
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> contents = llvm::MemoryBuffer::getFile(source);
+  const std::optional<std::string> source = SourceOf(invocation);
+  if (!source) return std::nullopt;
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> contents = llvm::MemoryBuffer::getFile(*source);
   if (!contents) return std::nullopt;
   const clang::PreambleBounds bounds =
       clang::Lexer::ComputePreamble((*contents)->getBuffer(), invocation.getLangOpts());
@@ -93,7 +101,7 @@ std::optional<Preamble> FindPreamble(const std::vector<std::string>& arguments,
     return std::nullopt;  // nothing worth precompiling
   }
   std::error_code error;
-  const std::filesystem::path absolute = std::filesystem::absolute(source, error);
+  const std::filesystem::path absolute = std::filesystem::absolute(*source, error);
   if (error) return std::nullopt;
   ContentHasher hasher;
   hasher.Add("rexec preamble 1").Add(clang::getClangFullVersion()).Add(absolute.string());
@@ -125,8 +133,8 @@ void BuildPreamblesInBackground(const std::vector<Preamble>& preambles, Preamble
     if (fork() != 0) _exit(0);
     setsid();
     const int null = open("/dev/null", O_RDWR);
-    for (int fd = 0; fd <= 2; ++fd) dup2(null, fd);
-    close_range(3, ~0u, 0);
+    PlaceDescriptors(std::array{null, null, null});
+    CloseDescriptorsBut({STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO});
     sched_param idle{};
     sched_setscheduler(0, SCHED_IDLE, &idle);  // only time no one else wants
     alarm(kBuilderSeconds);

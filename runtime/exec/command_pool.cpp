@@ -346,8 +346,8 @@ kj::Promise<JobOutcome> CommandPool::RunOn(Executor& executor, Job& job) {
                 return ReadAnswer(*executor.answers, *executor.process, max_state_bytes_,
                                   job.name);
               },
-                // A write error: the executor is gone.
-                [](kj::Exception&&) { return kj::Maybe<Answer>(nullptr); });
+              // A write error: the executor is gone.
+              [](kj::Exception&&) { return kj::Maybe<Answer>(nullptr); });
 
   return answered
       .then([&executor, &job, &output_ref](kj::Maybe<Answer> answer) -> kj::Promise<JobOutcome> {

@@ -64,12 +64,21 @@ class PreambleCacheTest : public ::testing::Test {
     for (int edit = 1; edit <= 2; ++edit) {
       Source(edit, preamble, epilogue);
       EXPECT_TRUE(Compile(true).ok());
-      if (edit == 1) EXPECT_TRUE(Pch().empty()) << "a PCH after a single compile";
+      if (edit == 1) {
+        EXPECT_TRUE(Pch().empty()) << "a PCH after a single compile";
+      }
     }
     for (int i = 0; i < 600 && Pch().empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return Pch();
+  }
+
+  // Expects `compiled` (with preambles) to be the module main.cpp makes without them.
+  void ExpectSameModuleAsWithoutPreambles(const Module& compiled) {
+    absl::StatusOr<Module> expected = Compile(false);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    EXPECT_EQ(compiled.hash, expected->hash);
   }
 
   // Marks `path` as last used an hour ago, to tell whether a compile uses it.
@@ -97,9 +106,7 @@ TEST_F(PreambleCacheTest, APchIsBuiltAtTheSecondMissAndMakesTheSameModule) {
   absl::StatusOr<Module> with_pch = Compile(true, nullptr, &inputs);
   ASSERT_TRUE(with_pch.ok()) << with_pch.status();
   EXPECT_TRUE(UsedInTheLastMinute(pch)) << "the compile did not use the PCH";
-  absl::StatusOr<Module> without = Compile(false);
-  ASSERT_TRUE(without.ok()) << without.status();
-  EXPECT_EQ(with_pch->hash, without->hash);
+  ExpectSameModuleAsWithoutPreambles(*with_pch);
   // The bitcode cache learns what the preamble read from the PCH, never the PCH itself.
   EXPECT_NE(std::find(inputs.begin(), inputs.end(), (dir_.path() / "inc/value.h").string()),
             inputs.end());
@@ -124,9 +131,7 @@ TEST_F(PreambleCacheTest, AChangedPreambleHeaderIsReadAgainNotTakenFromThePch) {
   EXPECT_FALSE(stat(pch.c_str(), &now) == 0 && now.st_ino == old_pch.st_ino &&
                UsedInTheLastMinute(pch))
       << "a PCH of the old header was used";
-  absl::StatusOr<Module> expected = Compile(false);
-  ASSERT_TRUE(expected.ok());
-  EXPECT_EQ(compiled->hash, expected->hash);
+  ExpectSameModuleAsWithoutPreambles(*compiled);
 }
 
 TEST_F(PreambleCacheTest, AnUnreadablePchIsDroppedAndTheSourceStillCompiles) {
@@ -139,9 +144,7 @@ TEST_F(PreambleCacheTest, AnUnreadablePchIsDroppedAndTheSourceStillCompiles) {
   absl::StatusOr<Module> compiled = Compile(true, &diagnostics);
   ASSERT_TRUE(compiled.ok()) << compiled.status() << diagnostics;
   EXPECT_EQ(diagnostics, "") << "the failed attempt with the PCH leaked its diagnostics";
-  absl::StatusOr<Module> expected = Compile(false);
-  ASSERT_TRUE(expected.ok());
-  EXPECT_EQ(compiled->hash, expected->hash);
+  ExpectSameModuleAsWithoutPreambles(*compiled);
 }
 
 TEST_F(PreambleCacheTest, AnErrorAfterThePreambleIsReportedAtItsPlace) {
@@ -168,9 +171,7 @@ TEST_F(PreambleCacheTest, APreambleEndingInsideAnIfWorks) {
   absl::StatusOr<Module> compiled = Compile(true, &diagnostics);
   ASSERT_TRUE(compiled.ok()) << compiled.status() << diagnostics;
   EXPECT_TRUE(UsedInTheLastMinute(pch));
-  absl::StatusOr<Module> expected = Compile(false);
-  ASSERT_TRUE(expected.ok());
-  EXPECT_EQ(compiled->hash, expected->hash);
+  ExpectSameModuleAsWithoutPreambles(*compiled);
 }
 
 }  // namespace
