@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "core/fd_io.h"
 
 namespace rexec {
 
@@ -18,17 +19,11 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("cannot create ", temp, ": ", std::strerror(errno)));
   }
-  size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int error = errno;
-      close(fd);
-      unlink(temp.c_str());
-      return absl::UnavailableError(absl::StrCat("cannot write ", temp, ": ", std::strerror(error)));
-    }
-    written += static_cast<size_t>(n);
+  if (!WriteFully(fd, contents.data(), contents.size())) {
+    int error = errno;
+    close(fd);
+    unlink(temp.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot write ", temp, ": ", std::strerror(error)));
   }
   close(fd);
   if (rename(temp.c_str(), path.c_str()) != 0) {

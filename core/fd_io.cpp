@@ -6,11 +6,17 @@
 
 namespace rexec {
 
+ssize_t ReadSome(int fd, void* buffer, size_t size) {
+  ssize_t n;
+  while ((n = read(fd, buffer, size)) < 0 && errno == EINTR) {
+  }
+  return n;
+}
+
 bool ReadFully(int fd, void* buffer, size_t size) {
   auto* bytes = static_cast<char*>(buffer);
   while (size > 0) {
-    ssize_t n = read(fd, bytes, size);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = ReadSome(fd, bytes, size);
     if (n <= 0) return false;
     bytes += n;
     size -= static_cast<size_t>(n);

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "core/fd_io.h"
+
 namespace rexec {
 ChildOutput::ChildOutput(kj::UnixEventPort& events, int fd)
     : fd(fd), observer(events, fd, kj::UnixEventPort::FdObserver::OBSERVE_READ) {}
@@ -73,9 +75,7 @@ kj::Promise<int> ChildProcess::OnExit() {
     // Without a status the shim was killed (by rexec, at a limit, or with its template) before
     // the job ended.
     int status = 0;
-    ssize_t got;
-    while ((got = read(status_.get(), &status, sizeof status)) < 0 && errno == EINTR) {
-    }
+    const ssize_t got = ReadSome(status_.get(), &status, sizeof status);
     return got == sizeof status ? status : SIGKILL;
   });
 }

@@ -109,9 +109,7 @@ class RequestReader {
       if (begin_ == end_) {
         // Large bodies go straight to their place; small reads fill the buffer.
         if (size >= sizeof buffer_) return ReadFully(fd_, out, size);
-        ssize_t got;
-        while ((got = read(fd_, buffer_, sizeof buffer_)) < 0 && errno == EINTR) {
-        }
+        const ssize_t got = ReadSome(fd_, buffer_, sizeof buffer_);
         if (got <= 0) return false;
         begin_ = buffer_;
         end_ = buffer_ + got;

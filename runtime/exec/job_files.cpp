@@ -114,8 +114,7 @@ class OutputReader {
     data.reserve(size_hint);
     char buffer[64 << 10];
     ssize_t got;
-    while ((got = read(fd, buffer, sizeof buffer)) > 0 || (got < 0 && errno == EINTR)) {
-      if (got < 0) continue;
+    while ((got = ReadSome(fd, buffer, sizeof buffer)) > 0) {
       if (static_cast<uint64_t>(got) > bytes_left_) {
         Over(absl::StrCat("the outputs exceed ", total_bytes(), " bytes (--max-output-files)"));
         return false;

@@ -1,8 +1,8 @@
 #include "runtime/exec/output_pump.h"
 
-#include <unistd.h>
-
 #include <cerrno>
+
+#include "core/fd_io.h"
 
 namespace rexec {
 namespace {
@@ -39,10 +39,7 @@ kj::Promise<void> OutputPump::Pump(OutputKind kind) {
   ChildOutput& from = child_.output(kind);
   // Read into one scratch buffer and copy out only what came: most jobs write a few bytes.
   static thread_local kj::byte scratch[kChunkBytes];
-  ssize_t n;
-  do {
-    n = read(from.fd, scratch, sizeof scratch);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = ReadSome(from.fd, scratch, sizeof scratch);
 
   if (n > 0) {
     size_t size = static_cast<size_t>(n);
