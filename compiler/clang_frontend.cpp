@@ -91,11 +91,11 @@ class FirstErrorWatcher final : public clang::DiagnosticConsumer {
 // from `preamble`'s PCH if it has one. Diagnostics go to `diagnostics`, the files it read to
 // `inputs`. Thread-safe across jobs with distinct contexts.
 absl::StatusOr<std::unique_ptr<llvm::Module>> RunFrontend(const clang::driver::Command& job,
-                                                          const Preamble* preamble,
+                                                          const std::optional<Preamble>& preamble,
                                                           llvm::LLVMContext& context,
                                                           bool color, std::string& diagnostics,
                                                           std::vector<std::string>& inputs) {
-  const bool with_pch = preamble != nullptr && preamble->pch.has_value();
+  const bool with_pch = preamble && preamble->pch;
   const size_t diagnostics_before = diagnostics.size(), inputs_before = inputs.size();
   llvm::raw_string_ostream diagnostic_stream(diagnostics);
   llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> diagnostic_options =
@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<llvm::Module>> RunFrontend(const clang::driver::C
     inputs.resize(inputs_before);
     std::error_code error;
     std::filesystem::remove(*preamble->pch, error);
-    return RunFrontend(job, nullptr, context, color, diagnostics, inputs);
+    return RunFrontend(job, std::nullopt, context, color, diagnostics, inputs);
   }
   if (!ok) return absl::InvalidArgumentError("compilation failed");
   std::unique_ptr<llvm::Module> module = action.takeModule();
@@ -164,8 +164,8 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> RunFrontendsInParalle
       FrontendResult& result = results[i];
       llvm::LLVMContext own_context;
       absl::StatusOr<std::unique_ptr<llvm::Module>> module =
-          RunFrontend(*jobs[i], preambles[i] ? &*preambles[i] : nullptr, own_context, color,
-                      result.diagnostics, result.inputs);
+          RunFrontend(*jobs[i], preambles[i], own_context, color, result.diagnostics,
+                      result.inputs);
       result.status = module.status();
       if (module.ok()) {
         result.module_id = (*module)->getModuleIdentifier();
@@ -272,8 +272,8 @@ absl::StatusOr<std::vector<std::unique_ptr<llvm::Module>>> CompileToModules(
                                   diagnostics, inputs);
   }
   absl::StatusOr<std::unique_ptr<llvm::Module>> module =
-      RunFrontend(*jobs.front(), preambles.front() ? &*preambles.front() : nullptr, context,
-                  options.color_diagnostics, diagnostics, inputs);
+      RunFrontend(*jobs.front(), preambles.front(), context, options.color_diagnostics,
+                  diagnostics, inputs);
   if (!module.ok()) return module.status();
   std::vector<std::unique_ptr<llvm::Module>> modules;
   modules.push_back(*std::move(module));

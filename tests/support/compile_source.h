@@ -16,7 +16,7 @@ inline Module CompileSource(const std::string& source, std::vector<std::string> 
   TempDir dir;
   std::string diagnostics;
   absl::StatusOr<Module> module =
-      CompileToBitcode({{dir.Write(name, source)}, std::move(flags), "", false}, diagnostics);
+      CompileToBitcode({{dir.Write(name, source)}, std::move(flags), "", false, ""}, diagnostics);
   EXPECT_TRUE(module.ok()) << module.status() << "\n" << diagnostics;
   return module.ok() ? *std::move(module) : Module{};
 }

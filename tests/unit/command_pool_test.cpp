@@ -14,8 +14,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Commands that echo, count, print (a little or a lot), throw, crash, exit, hang and pause, each taking its state as
-// text; the module's initializer prints too.
+// Commands that echo, count, print (a little or a lot), throw, crash, exit, hang and pause, each
+// taking its state as text; the module's initializer prints too.
 constexpr char kCommands[] = R"(
   #include <rexec/command.h>
   #include <cstdio>

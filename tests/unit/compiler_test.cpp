@@ -15,7 +15,7 @@ absl::StatusOr<Module> Compile(std::vector<std::string> sources,
                                std::vector<std::string> flags = {},
                                std::string* diagnostics = nullptr) {
   std::string ignored;
-  return CompileToBitcode({std::move(sources), std::move(flags), "", false},
+  return CompileToBitcode({std::move(sources), std::move(flags), "", false, ""},
                           diagnostics != nullptr ? *diagnostics : ignored);
 }
 

@@ -105,7 +105,8 @@ TEST(ObjectCompilerTest, RefusesGarbageAndForeignTargets) {
   testing::TempDir dir;
   std::string diagnostics;
   auto foreign = CompileToBitcode(
-      {{dir.Write("a.c", "int main(void) { return 0; }\n")}, {}, "aarch64-unknown-linux-gnu", false},
+      {{dir.Write("a.c", "int main(void) { return 0; }\n")}, {}, "aarch64-unknown-linux-gnu", false,
+       ""},
       diagnostics);
   ASSERT_TRUE(foreign.ok()) << foreign.status() << diagnostics;
   auto object = (*compiler)->Compile(foreign->bitcode);
