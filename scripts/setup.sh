@@ -15,6 +15,7 @@ PACKAGES=(
   openssl  # throwaway TLS certificates for the tests (scripts/make_test_certs.sh)
   libssl-dev  # libssl.a/libcrypto.a: the tools link OpenSSL (under kj-tls) statically
   python3-cloudpickle python3-redis
+  procps  # pgrep, for bench/run and bench/command_placement (not in a minimal Debian image)
 )
 
 missing=()
