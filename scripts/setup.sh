@@ -7,6 +7,7 @@ PACKAGES=(
   cmake ninja-build ccache pkg-config g++
   llvm-19-dev libclang-cpp19-dev libclang-19-dev clang-19 lld-19 zlib1g-dev libzstd-dev
   libclang-rt-19-dev
+  libmimalloc-dev  # rexec-compile's allocator: clang's -O2 runs ~5% faster on it
   capnproto libcapnp-dev
   libabsl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
