@@ -46,18 +46,19 @@ std::vector<std::string> TemplateArgs(const ContentHash& hash, const Sandbox* sa
 absl::StatusOr<std::shared_ptr<ModuleTemplate>> ModuleTemplate::Start(
     const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object,
     const std::vector<LibraryInput>& libraries) {
-  std::shared_ptr<ModuleTemplate> started(new ModuleTemplate(hash, object.size()));
-  if (absl::Status linked = started->Link(options, object, libraries); !linked.ok()) {
+  absl::StatusOr<std::unique_ptr<ModuleTemplate>> spawned = Spawn(options, hash);
+  if (!spawned.ok()) return spawned.status();
+  if (absl::Status linked = (*spawned)->Link(options, object, libraries); !linked.ok()) {
     return linked;
   }
-  return started;
+  return std::shared_ptr<ModuleTemplate>(*std::move(spawned));
 }
 
-absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::string_view object,
-                                  const std::vector<LibraryInput>& libraries) {
+absl::StatusOr<std::unique_ptr<ModuleTemplate>> ModuleTemplate::Spawn(
+    const ModuleTemplateOptions& options, const ContentHash& hash) {
   HelperProcessSpec spec;
   spec.path = options.binary_path;
-  spec.args = TemplateArgs(hash_, options.sandbox);
+  spec.args = TemplateArgs(hash, options.sandbox);
   spec.bind_symbols_at_start = true;  // each job is a fork of it
   // Its stderr is the worker's: a template that cannot start says why there.
   spec.descriptors = {HelperProcessSpec::kChannel, HelperProcessSpec::kDevNull, STDERR_FILENO};
@@ -70,10 +71,16 @@ absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::str
     return absl::UnavailableError(absl::StrCat("cannot start a module template (",
                                                started.status().message(), ")"));
   }
-  pid_ = started->pid;
-  channel_ = started->channel;
-  sandboxed_ = options.sandbox != nullptr;
+  std::unique_ptr<ModuleTemplate> spawned(new ModuleTemplate(hash));
+  spawned->pid_ = started->pid;
+  spawned->channel_ = started->channel;
+  spawned->sandboxed_ = options.sandbox != nullptr;
+  return spawned;
+}
 
+absl::Status ModuleTemplate::Link(const ModuleTemplateOptions& options, std::string_view object,
+                                  const std::vector<LibraryInput>& libraries) {
+  object_bytes_ = object.size();
   const auto deadline = std::chrono::steady_clock::now() + options.deadline;
   absl::StatusOr<Frame> ready = ReadFrame(channel_, options.max_message_bytes, deadline);
   if (!ready.ok() || ready->kind != FrameKind::kReady) {

@@ -51,6 +51,13 @@ class ModuleTemplate {
   static absl::StatusOr<std::shared_ptr<ModuleTemplate>> Start(
       const ModuleTemplateOptions& options, const ContentHash& hash, std::string_view object,
       const std::vector<LibraryInput>& libraries = {});
+  // Start in two steps, so that the module's object can be made while the template starts (its
+  // exec, sandbox and JIT set-up take a few ms of another CPU): Spawn starts the process without
+  // waiting for it; Link (once) waits until it is ready and links, as Start does.
+  static absl::StatusOr<std::unique_ptr<ModuleTemplate>> Spawn(
+      const ModuleTemplateOptions& options, const ContentHash& hash);
+  absl::Status Link(const ModuleTemplateOptions& options, std::string_view object,
+                    const std::vector<LibraryInput>& libraries = {});
   ~ModuleTemplate();  // ends the template, and any job still running from it
   ModuleTemplate(const ModuleTemplate&) = delete;
   ModuleTemplate& operator=(const ModuleTemplate&) = delete;
@@ -107,10 +114,7 @@ class ModuleTemplate {
   static constexpr int kMostReadyJobsAhead = 2;
 
  private:
-  ModuleTemplate(const ContentHash& hash, size_t object_bytes)
-      : hash_(hash), object_bytes_(object_bytes) {}
-  absl::Status Link(const ModuleTemplateOptions& options, std::string_view object,
-                    const std::vector<LibraryInput>& libraries);
+  explicit ModuleTemplate(const ContentHash& hash) : hash_(hash) {}
 
   // Asks the template for one more ready job; false if it cannot be asked any more.
   bool RequestReadyJob() const;
@@ -120,7 +124,7 @@ class ModuleTemplate {
   absl::StatusOr<JobEnds> TakeReadyJob() const;
 
   const ContentHash hash_;
-  const size_t object_bytes_;
+  size_t object_bytes_ = 0;
   pid_t pid_ = -1;
   int channel_ = -1;
   bool sandboxed_ = false;
