@@ -846,34 +846,31 @@ std::optional<Module> LookUpCompiled(LinkInputs& inputs, const std::string& trip
 
 }  // namespace
 
-std::optional<Module> Client::FindCompiled(const std::vector<std::string>& sources,
-                                           const std::vector<std::string>& flags,
-                                           const std::string& triple,
-                                           const ClientOptions& options, CompileReport* report) {
-  absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
-  if (!link_inputs.ok()) return std::nullopt;
-  return LookUpCompiled(*link_inputs, triple, options, report);
-}
-
 absl::StatusOr<Module> Client::Compile(const std::vector<std::string>& sources,
                                        const std::vector<std::string>& flags,
                                        CompileReport* report) {
+  return CompileFor(impl_->description_.triple, sources, flags, impl_->options_, report);
+}
+
+absl::StatusOr<Module> Client::CompileFor(const std::string& triple,
+                                          const std::vector<std::string>& sources,
+                                          const std::vector<std::string>& flags,
+                                          const ClientOptions& client_options,
+                                          CompileReport* report) {
   absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
   if (!link_inputs.ok()) return link_inputs.status();
-  const std::string& triple = impl_->description_.triple;
-  if (std::optional<Module> cached =
-          LookUpCompiled(*link_inputs, triple, impl_->options_, report)) {
+  if (std::optional<Module> cached = LookUpCompiled(*link_inputs, triple, client_options, report)) {
     return *std::move(cached);
   }
   CompileOptions options{link_inputs->sources, link_inputs->flags, triple,
-                         impl_->options_.color_diagnostics,
-                         PreambleCacheDirectoryOf(impl_->options_)};
+                         client_options.color_diagnostics,
+                         PreambleCacheDirectoryOf(client_options)};
   std::vector<std::string> inputs;
   std::string diagnostics;
   absl::StatusOr<Module> module = CompileInCompilerProcess(options, diagnostics, &inputs);
   if (report != nullptr) report->diagnostics += diagnostics;
   if (module.ok()) {
-    if (std::optional<BitcodeCache> cache = BitcodeCacheOf(impl_->options_)) {
+    if (std::optional<BitcodeCache> cache = BitcodeCacheOf(client_options)) {
       cache->Store(options, *module, diagnostics, inputs);
     }
     module->libraries = std::move(link_inputs->libraries);

@@ -333,31 +333,31 @@ int main(int argc, char** argv) {
     return Fail(kExitRexecFailure,
                 "--tls-ca, --tls-cert and --tls-key apply to a --worker connection only");
   }
-  // The bitcode cache is read while the connection is made (each took ~0.7 ms of a warm run),
-  // for the target rexec was built for: a worker's unless it runs on another architecture, whose
-  // module Compile then looks up or makes below.
-  rexec::CompileReport cached_report;
-  uint64_t cached_us = 0;
-  std::future<std::optional<rexec::Module>> cached = std::async(std::launch::async, [&] {
+  // The module is compiled (or taken from the bitcode cache) while the connection is made, for
+  // the target rexec was built for: a worker's unless it runs on another architecture, whose
+  // module is compiled below once its description has come. Even when the connection fails, the
+  // compile is not lost: it is in the cache for the next run.
+  rexec::CompileReport compile_report;
+  uint64_t compile_us = 0;
+  std::future<absl::StatusOr<rexec::Module>> compiled = std::async(std::launch::async, [&] {
     auto started = std::chrono::steady_clock::now();
-    std::optional<rexec::Module> found = rexec::Client::FindCompiled(
-        options.sources, options.clang_flags, rexec::kHostTriple, client_options, &cached_report);
-    cached_us = rexec::MicrosecondsSince(started);
-    return found;
+    absl::StatusOr<rexec::Module> module = rexec::Client::CompileFor(
+        rexec::kHostTriple, options.sources, options.clang_flags, client_options, &compile_report);
+    compile_us = rexec::MicrosecondsSince(started);
+    return module;
   });
   absl::StatusOr<std::unique_ptr<rexec::Client>> client =
       use_queue                ? rexec::Client::ConnectQueue(options.queue, client_options)
       : options.worker.empty() ? rexec::Client::Local({}, client_options)
                                : rexec::Client::Connect(options.worker, client_options);
-  std::optional<rexec::Module> found = cached.get();
-  if (!client.ok()) return Fail(kExitUnreachable, std::string(client.status().message()));
-
-  uint64_t compile_us = cached_us;
-  rexec::CompileReport compile_report = cached_report;
-  absl::StatusOr<rexec::Module> module;
-  if (found.has_value() && (*client)->worker().triple == rexec::kHostTriple) {
-    module = *std::move(found);
-  } else {
+  absl::StatusOr<rexec::Module> module = compiled.get();
+  if (!client.ok()) {
+    std::cerr << compile_report.diagnostics;
+    return Fail(kExitUnreachable, std::string(client.status().message()));
+  }
+  // An empty triple: no worker has described itself yet (a queue), so this machine's target.
+  const std::string& worker_triple = (*client)->worker().triple;
+  if (!worker_triple.empty() && worker_triple != rexec::kHostTriple) {
     auto compile_started = std::chrono::steady_clock::now();
     compile_report = {};
     module = (*client)->Compile(options.sources, options.clang_flags, &compile_report);

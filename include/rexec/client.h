@@ -237,14 +237,14 @@ class Client {
                                  const std::vector<std::string>& flags,
                                  CompileReport* report = nullptr);
 
-  // The bitcode cache alone, without a connection: what Compile(sources, flags) would take from
-  // it for a worker whose target is `triple`, or nullopt (not cached, caching off, or an error
-  // that Compile would report). rexec-send reads its cache while it connects.
-  static std::optional<Module> FindCompiled(const std::vector<std::string>& sources,
-                                            const std::vector<std::string>& flags,
-                                            const std::string& triple,
-                                            const ClientOptions& options,
-                                            CompileReport* report = nullptr);
+  // Compile without a connection: for a worker whose target is `triple`, with `options`' cache
+  // and diagnostics settings. rexec-send compiles for its own machine's target while it
+  // connects (to a remote worker, a TLS handshake and a login take several round trips).
+  static absl::StatusOr<Module> CompileFor(const std::string& triple,
+                                           const std::vector<std::string>& sources,
+                                           const std::vector<std::string>& flags,
+                                           const ClientOptions& options,
+                                           CompileReport* report = nullptr);
 
   // Uploads the module unless the worker already holds it. `skipped` tells which happened.
   absl::Status Upload(const Module& module, bool* skipped = nullptr);
