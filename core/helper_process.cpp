@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "core/fresh_child.h"
@@ -94,6 +95,10 @@ int AwaitHelperExit(pid_t pid) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return status;
+}
+
+void ReapHelperInBackground(pid_t pid) {
+  std::thread([pid] { AwaitHelperExit(pid); }).detach();
 }
 
 std::string DescribeHelperExit(int status) {

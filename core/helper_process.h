@@ -50,6 +50,10 @@ absl::StatusOr<HelperProcess> StartHelperProcess(const HelperProcessSpec& spec);
 // Waits until the helper `pid` has ended (through EINTR) and returns its wait status.
 int AwaitHelperExit(pid_t pid);
 
+// Waits for the helper `pid` on a thread of its own, for a caller that has what it needed from
+// the helper and need not wait for the kernel to free a large process's memory as it exits.
+void ReapHelperInBackground(pid_t pid);
+
 // How a helper ended, for messages: "crashed with signal 11 (Segmentation fault)" or "exited
 // with status 70".
 std::string DescribeHelperExit(int status);
