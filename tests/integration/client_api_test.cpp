@@ -11,6 +11,7 @@
 #include "tests/integration/worker_process.h"
 #include "tests/programs/commands/sample_commands.h"
 #include "tests/programs/files/count_lines/count_lines.h"
+#include "tests/support/temp_dir.h"
 
 namespace rexec::testing {
 namespace {
@@ -129,6 +130,28 @@ TEST_F(ClientApiTest, PrebuiltBitcodeLoadsWithoutACompiler) {
   EXPECT_EQ(loaded->hash, module_->hash);
   EXPECT_EQ(loaded->commands.size(), 3u);
   EXPECT_FALSE(Client::Load("garbage").ok());
+}
+
+// What rexec-send does while it connects: the same module as a connected client's Compile, then
+// from the bitcode cache.
+TEST_F(ClientApiTest, CompileForNeedsNoConnectionAndCachesWhatItCompiled) {
+  TempDir cache;
+  ClientOptions options;
+  options.bitcode_cache_dir = cache.path().string();
+  const std::string& triple = client_->worker().triple;
+  const std::vector<std::string> sources = {ProgramPath("commands/sample_commands.cpp")};
+  CompileReport first;
+  absl::StatusOr<Module> compiled = Client::CompileFor(triple, sources, {"-O2"}, options, &first);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  EXPECT_FALSE(first.cache_hit);
+  EXPECT_EQ(compiled->hash, module_->hash);
+
+  CompileReport second;
+  absl::StatusOr<Module> cached = Client::CompileFor(triple, sources, {"-O2"}, options, &second);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_TRUE(second.cache_hit);
+  EXPECT_EQ(cached->hash, module_->hash);
+  EXPECT_EQ(cached->commands.size(), module_->commands.size());
 }
 
 TEST(SharedCompilationTest, TwoClientsSendingTheSameNewModuleCauseOneCompilation) {
