@@ -11,6 +11,7 @@
 
 #include "rexec/content_hash.h"
 #include "schema/rexec.capnp.h"
+#include "tests/integration/process_tree.h"
 #include "tests/integration/read_file.h"
 #include "tests/integration/shared_worker_test.h"
 #include "tests/integration/worker_process.h"
@@ -149,8 +150,10 @@ TEST_F(WorkerProtocolTest, RunOfAModuleTheWorkerLacksAsksForAnUpload) {
             wire::JobResult::Outcome::MISSING_MODULE);
 }
 
-// Bitcode magic then noise, and noise alone: the hash matches, so only the JIT can tell.
+// Bitcode magic then noise, and noise alone: the hash matches, so only the JIT can tell. The
+// module's template starts while its object is made: a failed compile leaves none behind.
 TEST_F(WorkerProtocolTest, GarbageBitcodeFailsToCompileWithoutHarm) {
+  const size_t templates_before = ProcessesNamed(worker().pid(), {"rexec-module-te"}).size();
   for (std::string bitcode :
        {"BC\xC0\xDE" + PseudoRandomBytes(64 * 1024), PseudoRandomBytes(64 * 1024)}) {
     std::string hash(ContentHash::Of(bitcode).bytes());
@@ -159,6 +162,7 @@ TEST_F(WorkerProtocolTest, GarbageBitcodeFailsToCompileWithoutHarm) {
     EXPECT_EQ(client_->RunProgram(hash, &failure), wire::JobResult::Outcome::FAILED);
     EXPECT_FALSE(failure.empty());
   }
+  EXPECT_EQ(ProcessesNamed(worker().pid(), {"rexec-module-te"}).size(), templates_before);
 }
 
 // Bitcode that crashes LLVM's reader (a 2,776-byte mutation with a correct hash), valid IR whose
