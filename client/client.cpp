@@ -871,7 +871,7 @@ absl::StatusOr<Module> Client::CompileFor(const std::string& triple,
   if (report != nullptr) report->diagnostics += diagnostics;
   if (module.ok()) {
     if (std::optional<BitcodeCache> cache = BitcodeCacheOf(client_options)) {
-      cache->Store(options, *module, diagnostics, inputs);
+      cache->StoreInBackground(options, *module, diagnostics, inputs);
     }
     module->libraries = std::move(link_inputs->libraries);
   }

@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <set>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -270,6 +273,36 @@ bool DirectoriesUnchanged(const ManifestEntry& entry) {
   return true;
 }
 
+// The stores still running on their threads. Lookup waits for them, so that a compile's entry
+// is found by the next lookup of the same process; and the process waits for them as it exits
+// (the destructor of this static), so that no entry is cut short.
+class BackgroundStores {
+ public:
+  static BackgroundStores& Get() {
+    static BackgroundStores stores;
+    return stores;
+  }
+  ~BackgroundStores() { WaitForAll(); }
+
+  void Start(std::function<void()> store) {
+    std::lock_guard lock(mutex_);
+    running_.emplace_back(std::move(store));
+  }
+
+  void WaitForAll() {
+    std::vector<std::thread> running;
+    {
+      std::lock_guard lock(mutex_);
+      running.swap(running_);
+    }
+    for (std::thread& store : running) store.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::thread> running_;
+};
+
 }  // namespace
 
 BitcodeCache::BitcodeCache(std::filesystem::path directory) : directory_(std::move(directory)) {}
@@ -304,6 +337,7 @@ std::optional<ContentHash> BitcodeCache::ManifestKey(const CompileOptions& optio
 
 std::optional<Module> BitcodeCache::Lookup(const CompileOptions& options,
                                            std::string& diagnostics) {
+  BackgroundStores::Get().WaitForAll();
   std::optional<ContentHash> key = ManifestKey(options);
   if (!key) return std::nullopt;
   std::optional<std::string> manifest = ReadFile(directory_ / "manifests" / key->hex());
@@ -350,6 +384,15 @@ void BitcodeCache::Store(const CompileOptions& options, const Module& module,
   if (WriteAtomically(directory_ / "modules" / module.hash.hex(), module.bitcode)) {
     WriteAtomically(manifest_path, Serialize(entries));
   }
+}
+
+void BitcodeCache::StoreInBackground(CompileOptions options, Module module, std::string diagnostics,
+                                     std::vector<std::string> inputs) const {
+  BackgroundStores::Get().Start([cache = *this, options = std::move(options),
+                                 module = std::move(module), diagnostics = std::move(diagnostics),
+                                 inputs = std::move(inputs)]() mutable {
+    cache.Store(options, module, diagnostics, inputs);
+  });
 }
 
 }  // namespace rexec

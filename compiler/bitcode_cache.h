@@ -37,6 +37,11 @@ class BitcodeCache {
   // `inputs`: every file the compilation read (CompileToBitcode's `inputs`).
   void Store(const CompileOptions& options, const Module& module, const std::string& diagnostics,
              const std::vector<std::string>& inputs);
+  // Store, on a thread of its own: it reads and hashes every input again (~3-5 ms for a program
+  // that includes <iostream>), which need not delay the module's run. Lookup waits for the
+  // stores still running, and so does the process as it exits.
+  void StoreInBackground(CompileOptions options, Module module, std::string diagnostics,
+                         std::vector<std::string> inputs) const;
 
  private:
   std::optional<ContentHash> ManifestKey(const CompileOptions& options) const;
