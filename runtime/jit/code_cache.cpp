@@ -96,6 +96,14 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const LinkRequest& request) {
                                .Add(target_.codegen_fingerprint)
                                .Finish();
   std::shared_ptr<const std::string> object = objects_.Get(object_key);
+  std::shared_ptr<const std::string> bitcode;
+  if (object == nullptr) {
+    bitcode = modules_.Get(hash);
+    if (bitcode == nullptr) {
+      loaded.module = absl::NotFoundError(absl::StrCat("module ", hash.short_hex(), " not held"));
+      return loaded;
+    }
+  }
   // The template starts while the compile server makes the object, on the other CPU.
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<ModuleTemplate>> spawned =
@@ -104,15 +112,10 @@ LoadedCode CodeCache::BuildOnBackgroundThread(const LinkRequest& request) {
     loaded.module = spawned.status();
     return loaded;
   }
-  uint64_t spawn_us = MicrosecondsSince(start);
+  const uint64_t spawn_us = MicrosecondsSince(start);
   if (object != nullptr) {
     loaded.compile_cached = true;
   } else {
-    std::shared_ptr<const std::string> bitcode = modules_.Get(hash);
-    if (bitcode == nullptr) {
-      loaded.module = absl::NotFoundError(absl::StrCat("module ", hash.short_hex(), " not held"));
-      return loaded;
-    }
     start = std::chrono::steady_clock::now();
     absl::StatusOr<std::string> compiled = compile_process_->Compile(*bitcode);
     loaded.compile_us = MicrosecondsSince(start);
