@@ -826,14 +826,13 @@ std::string PreambleCacheDirectoryOf(const ClientOptions& options) {
   return directory ? (*directory / "preambles").string() : std::string();
 }
 
-// What the bitcode cache holds for `inputs` on `triple`, with their libraries; nullopt when
-// caching is off or it holds nothing.
-std::optional<Module> LookUpCompiled(LinkInputs& inputs, const std::string& triple,
-                                     const ClientOptions& options, CompileReport* report) {
-  std::optional<BitcodeCache> cache = BitcodeCacheOf(options);
-  if (!cache) return std::nullopt;
+// What `cache` holds for `inputs` on `triple`, with their libraries; nullopt when it holds
+// nothing.
+std::optional<Module> LookUpCompiled(BitcodeCache& cache, LinkInputs& inputs,
+                                     const std::string& triple, const ClientOptions& options,
+                                     CompileReport* report) {
   std::string diagnostics;
-  std::optional<Module> cached = cache->Lookup(
+  std::optional<Module> cached = cache.Lookup(
       {inputs.sources, inputs.flags, triple, options.color_diagnostics}, diagnostics);
   if (!cached) return std::nullopt;
   if (report != nullptr) {
@@ -859,8 +858,12 @@ absl::StatusOr<Module> Client::CompileFor(const std::string& triple,
                                           CompileReport* report) {
   absl::StatusOr<LinkInputs> link_inputs = GatherLinkInputs(sources, flags);
   if (!link_inputs.ok()) return link_inputs.status();
-  if (std::optional<Module> cached = LookUpCompiled(*link_inputs, triple, client_options, report)) {
-    return *std::move(cached);
+  std::optional<BitcodeCache> cache = BitcodeCacheOf(client_options);
+  if (cache) {
+    if (std::optional<Module> cached =
+            LookUpCompiled(*cache, *link_inputs, triple, client_options, report)) {
+      return *std::move(cached);
+    }
   }
   CompileOptions options{link_inputs->sources, link_inputs->flags, triple,
                          client_options.color_diagnostics,
@@ -870,9 +873,7 @@ absl::StatusOr<Module> Client::CompileFor(const std::string& triple,
   absl::StatusOr<Module> module = CompileInCompilerProcess(options, diagnostics, &inputs);
   if (report != nullptr) report->diagnostics += diagnostics;
   if (module.ok()) {
-    if (std::optional<BitcodeCache> cache = BitcodeCacheOf(client_options)) {
-      cache->StoreInBackground(options, *module, diagnostics, inputs);
-    }
+    if (cache) cache->StoreInBackground(options, *module, diagnostics, inputs);
     module->libraries = std::move(link_inputs->libraries);
   }
   if (!module.ok() && report == nullptr && !diagnostics.empty()) {
